@@ -1,0 +1,86 @@
+import { sql } from 'kysely';
+import type { Migration } from '../db/migrations.ts';
+
+/**
+ * Positions are `xid * 65536 + index within the transaction`: strictly increasing in commit-safe order.
+ * Readers only read below `pg_snapshot_xmin(pg_current_snapshot()) * 65536`, the horizon under which
+ * every transaction has finished, so a transaction that commits late can never slip in behind a
+ * subscriber's checkpoint (the bigserial gap). Appends stay concurrent; one statement does an append.
+ */
+export const eventStoreMigrations: Migration[] = [
+  {
+    id: 'eventstore/001-events',
+    async up(db) {
+      await sql`create table es_streams (stream_id text primary key, revision bigint not null)`.execute(db);
+      await sql`
+        create table es_events (
+          position bigint primary key,
+          stream_id text not null,
+          revision bigint not null,
+          event_id uuid not null unique,
+          type text not null,
+          data jsonb not null,
+          metadata jsonb not null,
+          unique (stream_id, revision)
+        )`.execute(db);
+      await sql`create index es_events_type_position on es_events (type, position)`.execute(db);
+      await sql.raw(APPEND_FUNCTION).execute(db);
+    },
+  },
+];
+
+const APPEND_FUNCTION = `
+create or replace function es_append(p_stream text, p_expected text, p_events jsonb)
+returns table (next_revision bigint, last_position bigint)
+language plpgsql as $$
+declare
+  n int := jsonb_array_length(p_events);
+  cur bigint;
+  base bigint;
+  found_count int;
+  found_other int;
+  found_rev bigint;
+  found_pos bigint;
+begin
+  if n = 0 or n > 65535 then
+    raise exception 'an append carries 1 to 65535 events, got %', n using errcode = 'ES400';
+  end if;
+  insert into es_streams (stream_id, revision) values (p_stream, -1) on conflict (stream_id) do nothing;
+  select s.revision into cur from es_streams s where s.stream_id = p_stream for update;
+
+  -- same event ids again: answer what the first append answered, write nothing
+  select count(*), count(*) filter (where e.stream_id <> p_stream), max(e.revision), max(e.position)
+    into found_count, found_other, found_rev, found_pos
+    from es_events e
+    where e.event_id in (select (x->>'id')::uuid from jsonb_array_elements(p_events) x);
+  if found_count > 0 then
+    if found_count = n and found_other = 0 then
+      return query select found_rev, found_pos;
+      return;
+    end if;
+    raise exception 'some of these event ids were appended before' using errcode = 'ES400';
+  end if;
+
+  if p_expected = 'no_stream' then
+    if cur <> -1 then raise exception 'wrong expected version' using errcode = 'ES409', detail = cur::text; end if;
+  elsif p_expected = 'stream_exists' then
+    if cur = -1 then raise exception 'wrong expected version' using errcode = 'ES409', detail = cur::text; end if;
+  elsif p_expected <> 'any' then
+    if cur <> p_expected::bigint then raise exception 'wrong expected version' using errcode = 'ES409', detail = cur::text; end if;
+  end if;
+
+  base := (pg_current_xact_id()::text::bigint) * 65536;
+  select coalesce(max(e.position) + 1, base) into base
+    from es_events e where e.position >= base and e.position < base + 65536;
+  if base - (pg_current_xact_id()::text::bigint) * 65536 + n > 65536 then
+    raise exception 'one transaction appends at most 65536 events' using errcode = 'ES400';
+  end if;
+
+  insert into es_events (position, stream_id, revision, event_id, type, data, metadata)
+    select base + x.i - 1, p_stream, cur + x.i, (x.e->>'id')::uuid, x.e->>'type', x.e->'data', x.e->'metadata'
+    from jsonb_array_elements(p_events) with ordinality as x(e, i);
+  update es_streams set revision = cur + n where stream_id = p_stream;
+  perform pg_notify('es_appended', '');
+  return query select cur + n, base + n - 1;
+end $$;
+`;

@@ -1,0 +1,193 @@
+import { EventEmitter } from 'node:events';
+import { sql } from 'kysely';
+import type { Database } from '../db/database.ts';
+import { migrate } from '../db/migrations.ts';
+import { uuidv7 } from '../ids.ts';
+import { toEventJson } from './json.ts';
+import { eventStoreMigrations } from './postgres-schema.ts';
+import {
+  MAX_EVENTS_PER_APPEND,
+  WrongExpectedVersion,
+  type AppendResult,
+  type EventMetadata,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type RecordedEvent,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionBatch,
+} from './port.ts';
+
+const PAGE = 1000;
+const IDLE_POLL_MS = 500;
+
+interface EventRow {
+  position: bigint;
+  stream_id: string;
+  revision: bigint;
+  event_id: string;
+  type: string;
+  data: unknown;
+  metadata: EventMetadata;
+}
+
+/** The event store on PostgreSQL, through Kysely on a pg Pool or on PGlite. See postgres-schema.ts. */
+export class PostgresEventStore implements EventStore {
+  readonly kind: 'postgres' | 'pglite';
+  private readonly local = new EventEmitter();
+  private readonly subscriptions = new Set<Subscription>();
+  private stopListening: (() => Promise<void>) | undefined;
+
+  private constructor(private readonly database: Database) {
+    this.kind = database.kind;
+    this.local.setMaxListeners(0);
+  }
+
+  static async open(database: Database): Promise<PostgresEventStore> {
+    await migrate(database.db, eventStoreMigrations);
+    const store = new PostgresEventStore(database);
+    // Appends from other processes arrive by NOTIFY; ours are signalled in-process at once.
+    if (database.kind === 'postgres') store.stopListening = await database.listen('es_appended', () => store.local.emit('appended'));
+    return store;
+  }
+
+  async append(streamId: string, events: NewEvent[], { expectedRevision }: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+    if (events.length === 0 || events.length > MAX_EVENTS_PER_APPEND) {
+      throw new RangeError(`an append carries 1 to ${MAX_EVENTS_PER_APPEND} events, got ${events.length}`);
+    }
+    const payload = events.map((e) => ({ id: e.id ?? uuidv7(), type: e.type, data: toEventJson(e.data), metadata: toEventJson(e.metadata) }));
+    try {
+      const result = await sql<{ next_revision: bigint; last_position: bigint }>`
+        select * from es_append(${streamId}, ${String(expectedRevision)}, ${JSON.stringify(payload)}::jsonb)`.execute(this.database.db);
+      const row = result.rows[0]!;
+      this.local.emit('appended');
+      return { nextRevision: row.next_revision, position: row.last_position };
+    } catch (error) {
+      const e = error as { code?: string; detail?: string; message?: string };
+      if (e.code === 'ES409') {
+        const actual = BigInt(e.detail ?? '-1');
+        throw new WrongExpectedVersion(streamId, expectedRevision, actual < 0n ? 'no_stream' : actual);
+      }
+      if (e.code === 'ES400' || e.code === '23505') throw new RangeError(e.message ?? 'invalid append');
+      throw error;
+    }
+  }
+
+  async *readStream(streamId: string, options: { fromRevision?: bigint } = {}): AsyncIterable<RecordedEvent> {
+    let from = options.fromRevision ?? 0n;
+    for (;;) {
+      const rows = (await this.database.db
+        .selectFrom('es_events')
+        .selectAll()
+        .where('stream_id', '=', streamId)
+        .where('revision', '>=', from)
+        .orderBy('revision')
+        .limit(PAGE)
+        .execute()) as EventRow[];
+      for (const row of rows) yield toRecorded(row);
+      if (rows.length < PAGE) return;
+      from = rows[rows.length - 1]!.revision + 1n;
+    }
+  }
+
+  async *readAll(options: { fromPosition?: bigint; maxCount?: number } = {}): AsyncIterable<RecordedEvent> {
+    const { head } = await this.horizon();
+    let after = (options.fromPosition ?? 0n) - 1n;
+    let left = options.maxCount ?? Number.POSITIVE_INFINITY;
+    while (left > 0 && head !== null && after < head) {
+      const rows = await this.page(after, head, Math.min(PAGE, left));
+      for (const row of rows) yield toRecorded(row);
+      if (rows.length === 0) return;
+      left -= rows.length;
+      after = rows[rows.length - 1]!.position;
+    }
+  }
+
+  async headPosition(): Promise<bigint> {
+    return (await this.horizon()).head ?? 0n;
+  }
+
+  subscribeToAll(options: SubscribeOptions, handler: (batch: SubscriptionBatch) => Promise<void>): Subscription {
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    const onAppended = () => wake?.();
+    this.local.on('appended', onAppended);
+    const maxBatch = options.maxBatch ?? PAGE;
+    const types = options.eventTypes;
+
+    const run = async () => {
+      let after = options.fromPosition ?? -1n;
+      while (!stopped) {
+        // Arm the wake-up before reading so an append landing mid-read is not missed.
+        let signalled = false;
+        const woken = new Promise<void>((resolve) => { wake = () => { signalled = true; resolve(); }; });
+        const { head } = await this.horizon();
+        const rows = head !== null && head > after ? await this.page(after, head, maxBatch, types) : [];
+        const full = rows.length === maxBatch;
+        const checkpoint = full ? rows[rows.length - 1]!.position : maxBig(after, head ?? after);
+        if (stopped) break;
+        if (rows.length > 0 || checkpoint > after) {
+          await handler({ events: rows.map(toRecorded), checkpoint });
+          after = checkpoint;
+          continue;
+        }
+        if (!signalled) await Promise.race([woken, delay(IDLE_POLL_MS)]);
+      }
+    };
+    const done = run().finally(() => { this.local.off('appended', onAppended); });
+    const subscription: Subscription = {
+      done,
+      stop: async () => {
+        stopped = true;
+        wake?.();
+        this.subscriptions.delete(subscription);
+        await done.catch(() => {});
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.database.db);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await this.stopListening?.();
+  }
+
+  /** The newest position below the horizon of finished transactions (null when there is none). */
+  private async horizon(): Promise<{ head: bigint | null }> {
+    const result = await sql<{ head: bigint | null }>`
+      select (select max(position) from es_events
+              where position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 65536) as head`.execute(this.database.db);
+    return { head: result.rows[0]?.head ?? null };
+  }
+
+  private async page(after: bigint, head: bigint, limit: number, types?: readonly string[]): Promise<EventRow[]> {
+    let query = this.database.db
+      .selectFrom('es_events')
+      .selectAll()
+      .where('position', '>', after)
+      .where('position', '<=', head);
+    if (types) query = query.where('type', 'in', types.length > 0 ? [...types] : ['']);
+    return (await query.orderBy('position').limit(limit).execute()) as EventRow[];
+  }
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_id,
+    streamId: row.stream_id,
+    revision: row.revision,
+    position: row.position,
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+  };
+}
+
+const maxBig = (a: bigint, b: bigint) => (a > b ? a : b);
+const delay = (ms: number) => new Promise<void>((resolve) => { setTimeout(resolve, ms).unref(); });
