@@ -1,0 +1,13 @@
+/**
+ * The few coordination needs shared between processes (sticky sessions, rate limits, short-lived
+ * claims): Redis in production, a Map in the embedded default where everything runs in one process.
+ */
+export interface KeyValue {
+  readonly kind: 'redis' | 'memory';
+  get(key: string): Promise<string | null>;
+  /** ttlMs > 0 expires the key; `onlyIfAbsent` makes it a claim (returns false when the key exists). */
+  set(key: string, value: string, options?: { ttlMs?: number; onlyIfAbsent?: boolean }): Promise<boolean>;
+  del(key: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

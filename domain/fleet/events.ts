@@ -1,0 +1,43 @@
+/** Events of the fleet: the modem devices operators run and what their health reports say. */
+export type Tier = 'shared' | 'private';
+
+export interface Carrier {
+  name: string;
+  brand: string;
+  mcc?: string;
+  mnc?: string;
+  technology?: string;
+}
+
+export type DeviceRegistered = {
+  type: 'DeviceRegistered';
+  data: {
+    deviceId: string;
+    name: string;
+    countryCode: string;
+    carrier: Carrier;
+    region: string | null;
+    city: string | null;
+    /** How the gateway reaches the modem: http://user:pass@host:port or socks5://user:pass@host:port */
+    upstream: string;
+    slots: number;
+    tiers: Tier[];
+    registeredAt: string;
+  };
+};
+
+export type DeviceHealthReported = {
+  type: 'DeviceHealthReported';
+  data: { deviceId: string; online: boolean; latencyMs: number | null; ip: string | null; reportedAt: string };
+};
+
+export type DeviceRetired = {
+  type: 'DeviceRetired';
+  data: { deviceId: string; retiredAt: string };
+};
+
+export type FleetEvent = DeviceRegistered | DeviceHealthReported | DeviceRetired;
+
+export const fleetEventTypes = ['DeviceRegistered', 'DeviceHealthReported', 'DeviceRetired'] as const satisfies readonly FleetEvent['type'][];
+
+export const deviceStreamId = (deviceId: string) => `device-${deviceId}`;

@@ -1,0 +1,199 @@
+import { sql } from 'kysely';
+import type { Db } from '../adapters/db/database.ts';
+import type { RecordedEvent } from '../adapters/eventstore/port.ts';
+import { fleetEventTypes, type FleetEvent } from '../domain/fleet/events.ts';
+import { assertNever } from '../domain/shared/errors.ts';
+import type { Projection } from './projection.ts';
+
+/** One row per device ever registered; what the fleet looks like now. */
+export interface DeviceRow {
+  device_id: string;
+  name: string;
+  country_code: string;
+  carrier_name: string;
+  carrier_brand: string;
+  mcc: string | null;
+  mnc: string | null;
+  technology: string | null;
+  region: string | null;
+  city: string | null;
+  upstream: string;
+  slots: number;
+  allocated_slots: number;
+  tier_shared: boolean;
+  tier_private: boolean;
+  status: 'active' | 'retired';
+  online: boolean;
+  latency_ms: number | null;
+  ip: string | null;
+  health_reports: bigint;
+  last_health_at: string | null;
+  registered_at: string;
+  retired_at: string | null;
+}
+
+export const devicesProjection: Projection = {
+  name: 'devices',
+  eventTypes: fleetEventTypes,
+  tables: ['fleet_devices'],
+  migrations: [
+    {
+      id: 'devices/001-fleet-devices',
+      async up(db) {
+        await sql`
+          create table fleet_devices (
+            device_id text primary key,
+            name text not null,
+            country_code text not null,
+            carrier_name text not null,
+            carrier_brand text not null,
+            mcc text, mnc text, technology text,
+            region text, city text,
+            upstream text not null,
+            slots int not null,
+            allocated_slots int not null default 0,
+            tier_shared boolean not null,
+            tier_private boolean not null,
+            status text not null,
+            online boolean not null,
+            latency_ms int, ip text,
+            health_reports bigint not null default 0,
+            last_health_at timestamptz,
+            registered_at timestamptz not null,
+            retired_at timestamptz
+          )`.execute(db);
+        await sql`create index fleet_devices_country on fleet_devices (country_code, status)`.execute(db);
+      },
+    },
+  ],
+
+  // Folds the whole batch in memory and writes each touched device once: rebuilds stay fast.
+  async apply(trx, events) {
+    const ids = [...new Set(events.map((e) => (e.data as { deviceId: string }).deviceId))];
+    const existing = (await trx.selectFrom('fleet_devices').selectAll().where('device_id', 'in', ids).execute()) as DeviceRow[];
+    const rows = new Map(existing.map((r) => [r.device_id, r]));
+    for (const event of events) {
+      const next = evolveRow(rows.get((event.data as { deviceId: string }).deviceId), event as RecordedEvent & FleetEvent);
+      if (next) rows.set(next.device_id, next);
+    }
+    const touched = ids.map((id) => rows.get(id)).filter((r): r is DeviceRow => r !== undefined);
+    if (touched.length === 0) return;
+    await trx
+      .insertInto('fleet_devices')
+      .values(touched.map((r) => ({ ...r, health_reports: r.health_reports.toString() })))
+      .onConflict((oc) => oc.column('device_id').doUpdateSet(Object.fromEntries(COLUMNS.map((c) => [c, sql.ref(`excluded.${c}`)]))))
+      .execute();
+  },
+};
+
+const COLUMNS = [
+  'name', 'country_code', 'carrier_name', 'carrier_brand', 'mcc', 'mnc', 'technology', 'region', 'city', 'upstream', 'slots',
+  'allocated_slots', 'tier_shared', 'tier_private', 'status', 'online', 'latency_ms', 'ip', 'health_reports', 'last_health_at',
+  'registered_at', 'retired_at',
+] as const;
+
+function evolveRow(row: DeviceRow | undefined, event: RecordedEvent & FleetEvent): DeviceRow | undefined {
+  switch (event.type) {
+    case 'DeviceRegistered': {
+      const d = event.data;
+      return {
+        device_id: d.deviceId,
+        name: d.name,
+        country_code: d.countryCode,
+        carrier_name: d.carrier.name,
+        carrier_brand: d.carrier.brand,
+        mcc: d.carrier.mcc ?? null,
+        mnc: d.carrier.mnc ?? null,
+        technology: d.carrier.technology ?? null,
+        region: d.region,
+        city: d.city,
+        upstream: d.upstream,
+        slots: d.slots,
+        allocated_slots: 0,
+        tier_shared: d.tiers.includes('shared'),
+        tier_private: d.tiers.includes('private'),
+        status: 'active',
+        online: true,
+        latency_ms: null,
+        ip: null,
+        health_reports: 0n,
+        last_health_at: null,
+        registered_at: d.registeredAt,
+        retired_at: null,
+      };
+    }
+    case 'DeviceHealthReported':
+      if (!row) return undefined;
+      return {
+        ...row,
+        online: event.data.online,
+        latency_ms: event.data.latencyMs,
+        ip: event.data.ip ?? row.ip,
+        health_reports: BigInt(row.health_reports) + 1n,
+        last_health_at: event.data.reportedAt,
+      };
+    case 'DeviceRetired':
+      if (!row) return undefined;
+      return { ...row, status: 'retired', online: false, retired_at: event.data.retiredAt };
+    default:
+      return assertNever(event);
+  }
+}
+
+/** Free capacity right now: active, online, with a slot left. */
+const available = sql<boolean>`status = 'active' and online and allocated_slots < slots`;
+
+export interface CountryAvailability {
+  code: string;
+  availableDevices: number;
+  shared: boolean;
+  private: boolean;
+}
+
+export async function countryAvailability(db: Db, tier?: 'shared' | 'private'): Promise<CountryAvailability[]> {
+  let query = db
+    .selectFrom('fleet_devices')
+    .select([
+      'country_code as code',
+      sql<number>`count(*)::int`.as('availableDevices'),
+      sql<boolean>`bool_or(tier_shared)`.as('shared'),
+      sql<boolean>`bool_or(tier_private)`.as('private'),
+    ])
+    .where(available)
+    .groupBy('country_code')
+    .orderBy(sql`count(*)`, 'desc')
+    .orderBy('country_code');
+  if (tier) query = query.where(tier === 'shared' ? 'tier_shared' : 'tier_private', '=', true);
+  return (await query.execute()) as CountryAvailability[];
+}
+
+export interface CarrierAvailability {
+  name: string;
+  brand: string;
+  mcc: string | null;
+  mnc: string | null;
+  technology: string | null;
+  freeDeviceCount: number;
+}
+
+export async function carrierAvailability(db: Db, countryCode: string): Promise<CarrierAvailability[]> {
+  return (await db
+    .selectFrom('fleet_devices')
+    .select([
+      'carrier_name as name',
+      sql<string>`min(carrier_brand)`.as('brand'),
+      sql<string | null>`min(mcc)`.as('mcc'),
+      sql<string | null>`min(mnc)`.as('mnc'),
+      sql<string | null>`min(technology)`.as('technology'),
+      sql<number>`count(*) filter (where ${available})::int`.as('freeDeviceCount'),
+    ])
+    .where('country_code', '=', countryCode)
+    .where('status', '=', 'active')
+    .groupBy('carrier_name')
+    .orderBy('carrier_name')
+    .execute()) as CarrierAvailability[];
+}
+
+export async function findDevice(db: Db, deviceId: string): Promise<DeviceRow | undefined> {
+  return (await db.selectFrom('fleet_devices').selectAll().where('device_id', '=', deviceId).executeTakeFirst()) as DeviceRow | undefined;
+}

@@ -1,0 +1,51 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ZodError } from 'zod';
+import { DomainError, type DomainErrorKind } from '../../domain/shared/errors.ts';
+
+/**
+ * One error shape for the whole JSON API (the pool API's, from seed 003):
+ *   { "error": { "code": "DEVICE_NOT_FOUND", "message": "…", "details": {} }, "requestId": "…" }
+ * The gateway answers in its own plain-text shape (`CODE: message (req: id)`).
+ */
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly details: Record<string, unknown> = {}) {
+    super(message);
+  }
+}
+
+const statusOf: Record<DomainErrorKind, number> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  forbidden: 403,
+  unavailable: 503,
+  rate_limited: 429,
+};
+
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof DomainError) return new ApiError(statusOf[error.kind], error.code, error.message, error.details);
+  if (error instanceof ZodError) {
+    const issues = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+    return new ApiError(400, 'VALIDATION_ERROR', message, { issues });
+  }
+  const e = error as { type?: string; status?: number; message?: string };
+  if (e?.type === 'entity.parse.failed') return new ApiError(400, 'INVALID_JSON', 'request body is not valid JSON');
+  if (e?.type === 'entity.too.large') return new ApiError(413, 'PAYLOAD_TOO_LARGE', 'request body is too large');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new ApiError(e.status, 'BAD_REQUEST', e.message ?? 'bad request');
+  return new ApiError(500, 'INTERNAL', 'unexpected error; quote the request id to support');
+}
+
+export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  const apiError = toApiError(error);
+  if (apiError.status >= 500) req.log?.error({ err: error }, 'request failed');
+  res.status(apiError.status).json({
+    error: { code: apiError.code, message: apiError.message, details: apiError.details },
+    requestId: req.id,
+  });
+};
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new ApiError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`));
+};

@@ -1,0 +1,133 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { uuidv7 } from '../../../adapters/ids.ts';
+import { fleetDecider, type FleetCommand } from '../../../domain/fleet/decide.ts';
+import { deviceStreamId } from '../../../domain/fleet/events.ts';
+import type { DeviceState } from '../../../domain/fleet/state.ts';
+import { findDevice, type DeviceRow } from '../../../projections/devices.ts';
+import { handleCommand } from '../../commands/handle.ts';
+import type { Infrastructure } from '../../infrastructure.ts';
+import { ApiError } from '../errors.ts';
+import { parse } from '../validate.ts';
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const registerBody = z.strictObject({
+  name: text(100),
+  countryCode: z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter ISO 3166-1 code'),
+  carrier: z.strictObject({
+    name: text(100),
+    brand: text(100),
+    mcc: z.string().regex(/^\d{3}$/, 'must be 3 digits').optional(),
+    mnc: z.string().regex(/^\d{2,3}$/, 'must be 2 or 3 digits').optional(),
+    technology: text(20).optional(),
+  }),
+  region: text(100).optional(),
+  city: text(100).optional(),
+  upstream: text(500),
+  slots: z.number().int().min(1).max(64).optional(),
+  tiers: z.array(z.enum(['shared', 'private'])).min(1).optional(),
+});
+const healthBody = z.strictObject({
+  online: z.boolean(),
+  latencyMs: z.number().int().min(0).max(600_000).optional(),
+  ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+});
+const deviceId = z.string().regex(/^[\w-]{1,64}$/, 'is not a device id');
+
+/** Operators' fleet management, behind X-Admin-Key. */
+export function adminDevicesRouter(infra: Infrastructure): Router {
+  const router = Router();
+  router.use(requireAdminKey(infra.config.ADMIN_API_KEY));
+
+  const run = async (id: string, command: FleetCommand, actor: string, correlationId: string) => {
+    const result = await handleCommand(infra, fleetDecider, deviceStreamId(id), command, { actor, correlationId });
+    // Read-your-writes: the next GET (countries, device) sees this change.
+    if (result.position > 0n) await infra.projector.waitFor(result.position, infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+    return result.state;
+  };
+
+  router.post('/', async (req, res) => {
+    const body = parse(registerBody, req.body);
+    const id = uuidv7(infra.clock.now().getTime());
+    const state = await run(id, { type: 'RegisterDevice', data: { deviceId: id, ...body } }, 'admin', req.id);
+    res.status(201).json(viewFromState(state, (await findDevice(infra.database.db, id)) ?? null));
+  });
+
+  router.get('/:id', async (req, res) => {
+    const id = parse(deviceId, req.params.id);
+    const row = await findDevice(infra.database.db, id);
+    if (!row) throw new ApiError(404, 'DEVICE_NOT_FOUND', `device ${id} is not registered`);
+    res.json(viewFromRow(row));
+  });
+
+  router.post('/:id/health', async (req, res) => {
+    const id = parse(deviceId, req.params.id);
+    const body = parse(healthBody, req.body);
+    const state = await run(id, { type: 'ReportDeviceHealth', data: { deviceId: id, ...body } }, 'admin', req.id);
+    res.json(viewFromState(state, (await findDevice(infra.database.db, id)) ?? null));
+  });
+
+  router.delete('/:id', async (req, res) => {
+    const id = parse(deviceId, req.params.id);
+    await run(id, { type: 'RetireDevice', data: { deviceId: id } }, 'admin', req.id);
+    const row = await findDevice(infra.database.db, id);
+    res.json(row ? viewFromRow(row) : { id, status: 'retired' });
+  });
+
+  return router;
+}
+
+function requireAdminKey(configured: string | undefined): RequestHandler {
+  const expected = configured ? createHash('sha256').update(configured).digest() : null;
+  return (req, _res, next) => {
+    const given = req.header('x-admin-key');
+    if (!expected) return next(new ApiError(401, 'ADMIN_DISABLED', 'the admin API is disabled: set ADMIN_API_KEY on the server'));
+    if (!given) return next(new ApiError(401, 'ADMIN_KEY_REQUIRED', 'send the admin key in the X-Admin-Key header'));
+    const ok = timingSafeEqual(createHash('sha256').update(given).digest(), expected);
+    next(ok ? undefined : new ApiError(401, 'ADMIN_KEY_INVALID', 'the X-Admin-Key is not valid'));
+  };
+}
+
+/** The operator's upstream password is never echoed back. */
+function maskUpstream(upstream: string): string {
+  const url = new URL(upstream);
+  if (url.password) url.password = '****';
+  return `${url.protocol}//${url.username ? `${url.username}${url.password ? `:${url.password}` : ''}@` : ''}${url.host}`;
+}
+
+const iso = (v: string | Date | null) => (v === null ? null : new Date(v).toISOString());
+
+function viewFromRow(row: DeviceRow) {
+  return {
+    id: row.device_id,
+    name: row.name,
+    countryCode: row.country_code,
+    carrier: { name: row.carrier_name, brand: row.carrier_brand, mcc: row.mcc, mnc: row.mnc, technology: row.technology },
+    region: row.region,
+    city: row.city,
+    upstream: maskUpstream(row.upstream),
+    slots: row.slots,
+    allocatedSlots: row.allocated_slots,
+    tiers: [...(row.tier_shared ? ['shared'] : []), ...(row.tier_private ? ['private'] : [])],
+    status: row.status === 'retired' ? 'retired' : row.online ? 'online' : 'offline',
+    latencyMs: row.latency_ms,
+    ip: row.ip,
+    lastHealthAt: iso(row.last_health_at),
+    registeredAt: iso(row.registered_at),
+    retiredAt: iso(row.retired_at),
+  };
+}
+
+/** The decision's own view, used when the read model has not caught up within the wait. */
+function viewFromState(state: DeviceState, row: DeviceRow | null) {
+  if (row) return viewFromRow(row);
+  if (state.status !== 'active') throw new ApiError(500, 'INTERNAL', 'device state unavailable');
+  const d = state.device;
+  return {
+    id: d.deviceId, name: d.name, countryCode: d.countryCode, carrier: d.carrier, region: d.region, city: d.city,
+    upstream: maskUpstream(d.upstream), slots: d.slots, allocatedSlots: 0, tiers: d.tiers,
+    status: state.online ? 'online' : 'offline', latencyMs: null, ip: null, lastHealthAt: state.lastReportAt,
+    registeredAt: d.registeredAt, retiredAt: null,
+  };
+}

@@ -1,0 +1,38 @@
+import { Router } from 'express';
+import type { Infrastructure } from '../../infrastructure.ts';
+import { VERSION } from '../../version.ts';
+
+const PROBE_TIMEOUT_MS = 2000;
+
+async function probe(check: () => Promise<void>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([check(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), PROBE_TIMEOUT_MS); })]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Seed 003's health shape, plus the event store. 503 when something the service needs is down. */
+export function healthRouter(infra: Infrastructure): Router {
+  const router = Router();
+  router.get('/health', async (_req, res) => {
+    const [postgres, redis, eventstore] = await Promise.all([
+      probe(async () => { await infra.database.db.selectNoFrom((eb) => eb.val(1).as('one')).execute(); }),
+      probe(() => infra.kv.ping()),
+      probe(() => infra.store.ping()),
+    ]);
+    const healthy = postgres && redis && eventstore;
+    res.status(healthy ? 200 : 503).json({
+      status: healthy ? 'healthy' : 'unhealthy',
+      postgres: infra.database.kind === 'pglite' ? (postgres ? 'embedded' : 'disconnected') : postgres ? 'connected' : 'disconnected',
+      redis: infra.kv.kind === 'memory' ? 'in-process' : redis ? 'connected' : 'disconnected',
+      eventstore: `${infra.store.kind}${eventstore ? '' : ' (disconnected)'}`,
+      version: VERSION,
+    });
+  });
+  return router;
+}

@@ -1,0 +1,60 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { MemoryKeyValue } from '../adapters/cache/memory.ts';
+import type { KeyValue } from '../adapters/cache/port.ts';
+import { RedisKeyValue } from '../adapters/cache/redis.ts';
+import { openPglite, openPostgres, type Database } from '../adapters/db/database.ts';
+import { EventStoreDbEventStore } from '../adapters/eventstore/eventstoredb.ts';
+import type { EventStore } from '../adapters/eventstore/port.ts';
+import { PostgresEventStore } from '../adapters/eventstore/postgres.ts';
+import { projections } from '../projections/index.ts';
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { Projector } from './projector/projector.ts';
+
+/** Everything with I/O, wired from config: the three runtime shapes of docs/architecture.md. */
+export interface Infrastructure {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  database: Database;
+  store: EventStore;
+  kv: KeyValue;
+  projector: Projector;
+  close(): Promise<void>;
+}
+
+/** `database` lets tests hand in a database they made (and will drop) instead of the configured one. */
+export async function openInfrastructure(config: Config, clock: Clock, logger: Logger, given: { database?: Database } = {}): Promise<Infrastructure> {
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    const database = given.database ?? (config.DATABASE_URL ? await openPostgres(config.DATABASE_URL) : await openPglite(embeddedDir(config.DATA_DIR)));
+    if (!given.database) closers.push(() => database.close());
+    const store: EventStore = config.EVENTSTORE_URL
+      ? await EventStoreDbEventStore.connect(config.EVENTSTORE_URL)
+      : await PostgresEventStore.open(database);
+    closers.push(() => store.close());
+    const kv: KeyValue = config.REDIS_URL ? await RedisKeyValue.connect(config.REDIS_URL) : new MemoryKeyValue(clock);
+    closers.push(() => kv.close());
+    const projector = new Projector(database.db, store, projections, { logger });
+    await projector.migrate();
+    logger.info({ database: database.kind, eventStore: store.kind, coordination: kv.kind }, 'infrastructure ready');
+    return {
+      config, clock, logger, database, store, kv, projector,
+      async close() {
+        await projector.stop();
+        for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'close failed'));
+      },
+    };
+  } catch (error) {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    throw error;
+  }
+}
+
+function embeddedDir(dataDir: string): string {
+  const dir = path.resolve(dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}

@@ -1,0 +1,54 @@
+import { sql } from 'kysely';
+import type { Db } from '../../adapters/db/database.ts';
+import type { Migration } from '../../adapters/db/migrations.ts';
+
+export const checkpointMigrations: Migration[] = [
+  {
+    id: 'projector/001-checkpoints',
+    async up(db) {
+      await sql`create table projection_checkpoints (name text primary key, position numeric(40) not null, updated_at timestamptz not null default now())`.execute(db);
+    },
+  },
+];
+
+/** -1 means "nothing applied yet": subscriptions start after it. */
+export async function readCheckpoint(db: Db, name: string): Promise<bigint> {
+  // numeric, read as text: EventStoreDB positions do not fit in a bigint column
+  const row = await db.selectFrom('projection_checkpoints').select(sql<string>`position::text`.as('position')).where('name', '=', name).executeTakeFirst();
+  return row ? BigInt(row.position) : -1n;
+}
+
+export async function readCheckpoints(db: Db): Promise<Map<string, bigint>> {
+  const rows = await db.selectFrom('projection_checkpoints').select(['name', sql<string>`position::text`.as('position')]).execute();
+  return new Map(rows.map((r) => [r.name as string, BigInt(r.position)]));
+}
+
+/**
+ * Moves the checkpoint from `expected` to `next` or reports that someone else moved it (a rebuild,
+ * or a second projector): the caller rolls back its batch, so no event is applied twice.
+ */
+export async function advanceCheckpoint(trx: Db, name: string, expected: bigint, next: bigint): Promise<boolean> {
+  if (expected === -1n) {
+    const inserted = await trx
+      .insertInto('projection_checkpoints')
+      .values({ name, position: next.toString() })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ position: next.toString(), updated_at: sql`now()` }).where('projection_checkpoints.position', '=', '-1'))
+      .executeTakeFirst();
+    return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+  const updated = await trx
+    .updateTable('projection_checkpoints')
+    .set({ position: next.toString(), updated_at: sql`now()` })
+    .where('name', '=', name)
+    .where('position', '=', expected.toString())
+    .executeTakeFirst();
+  return Number(updated.numUpdatedRows) === 1;
+}
+
+export async function resetCheckpoint(trx: Db, name: string): Promise<void> {
+  await trx
+    .insertInto('projection_checkpoints')
+    .values({ name, position: '-1' })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ position: '-1', updated_at: sql`now()` }))
+    .execute();
+}

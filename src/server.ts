@@ -1,0 +1,50 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { Database } from '../adapters/db/database.ts';
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { createApp } from './http/app.ts';
+import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
+
+export interface Running {
+  infra: Infrastructure;
+  /** The API's address when the api role runs. */
+  url: string | null;
+  stop(): Promise<void>;
+}
+
+/** Starts the configured roles in this process; stop() drains requests, then closes everything. */
+export async function startService(config: Config, clock: Clock, logger: Logger, given: { database?: Database } = {}): Promise<Running> {
+  const infra = await openInfrastructure(config, clock, logger, given);
+  let server: Server | undefined;
+  try {
+    if (config.ROLES.includes('projector')) await infra.projector.start();
+    if (config.ROLES.includes('api')) {
+      server = createApp(infra).listen(config.PORT, config.HOST);
+      await once(server, 'listening');
+    }
+  } catch (error) {
+    await infra.close();
+    throw error;
+  }
+  const address = server?.address();
+  const url = address && typeof address === 'object' ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : null;
+  logger.info({ roles: config.ROLES, url }, 'service started');
+  return {
+    infra,
+    url,
+    async stop() {
+      if (server) {
+        const closed = once(server, 'close');
+        server.close();
+        server.closeIdleConnections();
+        const force = setTimeout(() => server!.closeAllConnections(), 10_000);
+        await closed;
+        clearTimeout(force);
+      }
+      await infra.close();
+      logger.info('service stopped');
+    },
+  };
+}
