@@ -3,9 +3,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { MemoryKeyValue } from '../adapters/cache/memory.ts';
 import type { KeyValue } from '../adapters/cache/port.ts';
-import { RedisKeyValue } from '../adapters/cache/redis.ts';
 import { openPglite, openPostgres, type Database } from '../adapters/db/database.ts';
-import { EventStoreDbEventStore } from '../adapters/eventstore/eventstoredb.ts';
+import { acquireLock } from '../adapters/db/lockfile.ts';
 import type { EventStore } from '../adapters/eventstore/port.ts';
 import { PostgresEventStore } from '../adapters/eventstore/postgres.ts';
 import { projections } from '../projections/index.ts';
@@ -29,13 +28,23 @@ export interface Infrastructure {
 export async function openInfrastructure(config: Config, clock: Clock, logger: Logger, given: { database?: Database } = {}): Promise<Infrastructure> {
   const closers: Array<() => Promise<void>> = [];
   try {
-    const database = given.database ?? (config.DATABASE_URL ? await openPostgres(config.DATABASE_URL) : await openPglite(embeddedDir(config.DATA_DIR)));
+    let database = given.database;
+    if (!database && config.DATABASE_URL) database = await openPostgres(config.DATABASE_URL);
+    if (!database) {
+      const dir = embeddedDir(config.DATA_DIR);
+      const unlock = acquireLock(`${dir}.lock`);
+      closers.push(async () => unlock());
+      database = await openPglite(dir);
+    }
     if (!given.database) closers.push(() => database.close());
+    // Clients of services that are not configured are not even loaded.
     const store: EventStore = config.EVENTSTORE_URL
-      ? await EventStoreDbEventStore.connect(config.EVENTSTORE_URL)
+      ? await (await import('../adapters/eventstore/eventstoredb.ts')).EventStoreDbEventStore.connect(config.EVENTSTORE_URL)
       : await PostgresEventStore.open(database);
     closers.push(() => store.close());
-    const kv: KeyValue = config.REDIS_URL ? await RedisKeyValue.connect(config.REDIS_URL) : new MemoryKeyValue(clock);
+    const kv: KeyValue = config.REDIS_URL
+      ? await (await import('../adapters/cache/redis.ts')).RedisKeyValue.connect(config.REDIS_URL)
+      : new MemoryKeyValue(clock);
     closers.push(() => kv.close());
     const projector = new Projector(database.db, store, projections, { logger });
     await projector.migrate();

@@ -35,29 +35,36 @@ describeOnPostgres('PostgreSQL event store: transactions committing out of posit
   it('holds back a later-positioned event until the earlier transaction commits, then delivers both in order', async () => {
     const seen: RecordedEvent[] = [];
     const sub = store.subscribeToAll({ fromPosition: -1n }, async (batch) => { seen.push(...batch.events); });
-
     const slow = await pool.connect();
-    await slow.query('begin');
-    const slowAppend = await slow.query('select * from es_append($1, $2, $3::jsonb)', ['slow', 'any', payload('Slow')]);
-    const fast = await store.append('fast', [{ type: 'Fast', data: {}, metadata: meta() }], { expectedRevision: 'any' });
-    expect(fast.position > BigInt(slowAppend.rows[0].last_position)).to.equal(true);
+    let naiveCheckpoint: string;
+    try {
+      await slow.query('begin');
+      const slowAppend = await slow.query('select * from es_append($1, $2, $3::jsonb)', ['slow', 'any', payload('Slow')]);
+      const fast = await store.append('fast', [{ type: 'Fast', data: {}, metadata: meta() }], { expectedRevision: 'any' });
+      expect(fast.position > BigInt(slowAppend.rows[0].last_position)).to.equal(true);
 
-    // A naive reader (no horizon) sees Fast now and would move its checkpoint past Slow's position.
-    const naive = await pool.query('select position, type from es_events where position > $1 order by position', [-1]);
-    expect(naive.rows.map((r) => r.type)).to.deep.equal(['Fast']);
+      // A naive reader (no horizon) sees Fast now and would move its checkpoint past Slow's position.
+      const naive = await pool.query('select position, type from es_events where position > $1 order by position', [-1]);
+      expect(naive.rows.map((r) => r.type)).to.deep.equal(['Fast']);
+      naiveCheckpoint = naive.rows[0].position;
 
-    await new Promise((r) => setTimeout(r, 700)); // longer than the idle poll: the subscriber had every chance
-    expect(seen.map((e) => e.type)).to.deep.equal([]);
-
-    await slow.query('commit');
-    slow.release();
+      await new Promise((r) => setTimeout(r, 700)); // longer than the idle poll: the subscriber had every chance
+      expect(seen.map((e) => e.type)).to.deep.equal([]);
+      await slow.query('commit');
+    } catch (error) {
+      await slow.query('rollback');
+      await sub.stop();
+      throw error;
+    } finally {
+      slow.release();
+    }
     const deadline = Date.now() + 5000;
     while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await sub.stop();
     expect(seen.map((e) => e.type)).to.deep.equal(['Slow', 'Fast']);
 
     // ...whereas the naive reader, resuming after Fast, never sees Slow.
-    const naiveLater = await pool.query('select type from es_events where position > $1', [naive.rows[0].position]);
+    const naiveLater = await pool.query('select type from es_events where position > $1', [naiveCheckpoint]);
     expect(naiveLater.rows).to.deep.equal([]);
   });
 
