@@ -1,0 +1,76 @@
+// Local Base stand-in: anvil + MockUSDC, a funded buyer, and the env the service needs.
+// Usage: npm run devnet   (env: DEVNET_PORT=8545, DEVNET_CHAIN_ID=31337, DEVNET_FILE=data/devnet.json)
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { devClients, startAnvil } from '../adapters/chains/evm/anvil.ts';
+import { deployMockUsdc, mintUsdc } from '../adapters/chains/evm/deploy.ts';
+
+const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+const port = Number(process.env['DEVNET_PORT'] ?? 8545);
+const chainId = Number(process.env['DEVNET_CHAIN_ID'] ?? 31337);
+const outFile = resolve(repoRoot, process.env['DEVNET_FILE'] ?? 'data/devnet.json');
+const BUYER_FUNDS = 1_000_000_000n; // 1,000 USDC in micro-USDC
+
+async function main(): Promise<void> {
+  const anvil = await startAnvil({ port, chainId });
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await rm(outFile, { force: true }); // the chain state dies with anvil
+    await anvil.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+  void anvil.exited.then((code) => {
+    if (stopping) return;
+    console.error(`devnet: anvil exited unexpectedly (code ${code})`);
+    void shutdown(1);
+  });
+
+  try {
+    const [settler, buyer, recipient] = anvil.accounts;
+    if (!settler || !buyer || !recipient) throw new Error('anvil returned fewer than 3 accounts');
+    const { publicClient, wallet } = devClients(anvil, settler.privateKey);
+
+    const { address: usdc } = await deployMockUsdc({ wallet, publicClient });
+    await mintUsdc({ wallet, publicClient, usdc, to: buyer.address, amount: BUYER_FUNDS });
+
+    const env = {
+      BASE_RPC_URL: anvil.rpcUrl,
+      BASE_CHAIN_ID: String(anvil.chainId),
+      BASE_USDC_ADDRESS: usdc,
+      BASE_RECIPIENT: recipient.address,
+      X402_SETTLER_PRIVATE_KEY: settler.privateKey,
+      BASE_MIN_CONFIRMATIONS: '1',
+    };
+    const info = {
+      rpcUrl: anvil.rpcUrl,
+      chainId: anvil.chainId,
+      network: `eip155:${anvil.chainId}`,
+      usdc,
+      buyer: { address: buyer.address, privateKey: buyer.privateKey, usdcMicro: BUYER_FUNDS.toString() },
+      recipient: recipient.address,
+      settler: { address: settler.address, privateKey: settler.privateKey },
+      env,
+    };
+    await mkdir(dirname(outFile), { recursive: true });
+    await writeFile(outFile, `${JSON.stringify(info, null, 2)}\n`);
+
+    console.log(`devnet: anvil ${anvil.rpcUrl} (chain ${anvil.chainId}), MockUSDC ${usdc}`);
+    console.log(`devnet: buyer ${buyer.address} holds 1000 USDC; recipient ${recipient.address}`);
+    console.log(`devnet: wrote ${outFile}; service env:`);
+    for (const [k, v] of Object.entries(env)) console.log(`${k}=${v}`);
+    console.log('devnet ready (Ctrl-C to stop)');
+  } catch (err) {
+    console.error('devnet failed:', err);
+    await shutdown(1);
+  }
+}
+
+void main().catch((err: unknown) => {
+  console.error('devnet failed:', err);
+  process.exit(1);
+});
