@@ -6,6 +6,8 @@ import type { Migration } from '../db/migrations.ts';
  * Readers only read below `pg_snapshot_xmin(pg_current_snapshot()) * 65536`, the horizon under which
  * every transaction has finished, so a transaction that commits late can never slip in behind a
  * subscriber's checkpoint (the bigserial gap). Appends stay concurrent; one statement does an append.
+ * The function sends no NOTIFY: a notifying commit takes a database-wide lock and would serialise every
+ * append behind one WAL flush. The store notifies after the fact, coalesced (see postgres.ts).
  */
 export const eventStoreMigrations: Migration[] = [
   {
@@ -35,6 +37,7 @@ returns table (next_revision bigint, last_position bigint)
 language plpgsql as $$
 declare
   n int := jsonb_array_length(p_events);
+  ids uuid[];
   cur bigint;
   base bigint;
   found_count int;
@@ -45,6 +48,8 @@ begin
   if n = 0 or n > 65535 then
     raise exception 'an append carries 1 to 65535 events, got %', n using errcode = 'ES400';
   end if;
+  -- an array, not a subquery over the jsonb: the planner then probes the unique index instead of scanning
+  select array_agg((x->>'id')::uuid) into ids from jsonb_array_elements(p_events) x;
   insert into es_streams (stream_id, revision) values (p_stream, -1) on conflict (stream_id) do nothing;
   select s.revision into cur from es_streams s where s.stream_id = p_stream for update;
 
@@ -52,7 +57,7 @@ begin
   select count(*), count(*) filter (where e.stream_id <> p_stream), max(e.revision), max(e.position)
     into found_count, found_other, found_rev, found_pos
     from es_events e
-    where e.event_id in (select (x->>'id')::uuid from jsonb_array_elements(p_events) x);
+    where e.event_id = any (ids);
   if found_count > 0 then
     if found_count = n and found_other = 0 then
       return query select found_rev, found_pos;
@@ -80,7 +85,6 @@ begin
     select base + x.i - 1, p_stream, cur + x.i, (x.e->>'id')::uuid, x.e->>'type', x.e->'data', x.e->'metadata'
     from jsonb_array_elements(p_events) with ordinality as x(e, i);
   update es_streams set revision = cur + n where stream_id = p_stream;
-  perform pg_notify('es_appended', '');
   return query select cur + n, base + n - 1;
 end $$;
 `;

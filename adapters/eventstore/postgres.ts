@@ -38,6 +38,7 @@ export class PostgresEventStore implements EventStore {
   private readonly local = new EventEmitter();
   private readonly subscriptions = new Set<Subscription>();
   private stopListening: (() => Promise<void>) | undefined;
+  private notifyPending = false;
 
   private constructor(private readonly database: Database) {
     this.kind = database.kind;
@@ -62,6 +63,7 @@ export class PostgresEventStore implements EventStore {
         select * from es_append(${streamId}, ${String(expectedRevision)}, ${JSON.stringify(payload)}::jsonb)`.execute(this.database.db);
       const row = result.rows[0]!;
       this.local.emit('appended');
+      this.notifyOthers();
       return { nextRevision: row.next_revision, position: row.last_position };
     } catch (error) {
       const e = error as { code?: string; detail?: string; message?: string };
@@ -147,6 +149,20 @@ export class PostgresEventStore implements EventStore {
     };
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /**
+   * Wakes subscribers in other processes. One NOTIFY covers every append that landed while the previous
+   * one was in flight, so a burst of appends costs a handful of notifications, not one each.
+   */
+  private notifyOthers(): void {
+    if (this.database.kind !== 'postgres' || this.notifyPending) return;
+    this.notifyPending = true;
+    setImmediate(() => {
+      sql`select pg_notify('es_appended', '')`.execute(this.database.db)
+        .catch(() => {}) // best effort: subscribers also poll
+        .finally(() => { this.notifyPending = false; });
+    });
   }
 
   async ping(): Promise<void> {
