@@ -105,3 +105,34 @@ for (const kind of await databaseKinds()) {
     });
   });
 }
+
+describe('read-your-writes with the projector in another process', () => {
+  it('an api-only service waits on the stored checkpoints of a projector it does not run', async function () {
+    const { createTestDatabase } = await import('../support/services.ts');
+    const { loadConfig } = await import('../../src/config.ts');
+    const { startService } = await import('../../src/server.ts');
+    const { PostgresEventStore } = await import('../../adapters/eventstore/postgres.ts');
+    const { Projector } = await import('../../src/projector/projector.ts');
+    const { projections } = await import('../../projections/index.ts');
+    const pino = (await import('pino')).default;
+    const kind = (await databaseKinds())[0]!;
+    const t = await createTestDatabase(kind);
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ADMIN_API_KEY: ADMIN_KEY, ROLES: 'api' });
+    const service = await startService(config, fixedClock('2026-11-20T10:00:00Z'), pino({ level: 'silent' }), { database: t.database });
+    // the "other process": its own store and projector over the same database
+    const store = await PostgresEventStore.open(t.database);
+    const projector = new Projector(t.database.db, store, projections);
+    await projector.start();
+    try {
+      const created = await api(service.url!, 'POST', '/v1/admin/devices', device({ countryCode: 'FR' }), admin);
+      expect(created.status).to.equal(201);
+      const countries = await api(service.url!, 'GET', '/v1/x402/countries');
+      expect(countries.body).to.deep.equal([{ code: 'FR', name: 'France', availableDevices: 1, tier: 'both' }]);
+    } finally {
+      await projector.stop();
+      await store.close();
+      await service.stop();
+      await t.dispose();
+    }
+  });
+});
