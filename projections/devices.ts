@@ -135,6 +135,10 @@ function evolveRow(row: DeviceRow | undefined, event: RecordedEvent & FleetEvent
     case 'DeviceRetired':
       if (!row) return undefined;
       return { ...row, status: 'retired', online: false, retired_at: event.data.retiredAt };
+    case 'DeviceSlotAllocated':
+      return row && { ...row, allocated_slots: row.allocated_slots + 1 };
+    case 'DeviceSlotReleased':
+      return row && { ...row, allocated_slots: row.allocated_slots - 1 };
     default:
       return assertNever(event);
   }

@@ -22,7 +22,9 @@ export type FleetCommand =
       };
     }
   | { type: 'ReportDeviceHealth'; data: { deviceId: string; online: boolean; latencyMs?: number | undefined; ip?: string | undefined } }
-  | { type: 'RetireDevice'; data: { deviceId: string } };
+  | { type: 'RetireDevice'; data: { deviceId: string } }
+  | { type: 'AllocateSlot'; data: { deviceId: string; portId: string; sessionId: string; tier: Tier } }
+  | { type: 'ReleaseSlot'; data: { deviceId: string; portId: string } };
 
 export function decideFleet(command: FleetCommand, state: DeviceState, { now }: DecisionContext): FleetEvent[] {
   switch (command.type) {
@@ -66,14 +68,30 @@ export function decideFleet(command: FleetCommand, state: DeviceState, { now }: 
     case 'RetireDevice':
       requireActive(state, command.data.deviceId);
       return [{ type: 'DeviceRetired', data: { deviceId: command.data.deviceId, retiredAt: now.toISOString() } }];
+    case 'AllocateSlot': {
+      const { deviceId, portId, sessionId, tier } = command.data;
+      const active = requireActive(state, deviceId);
+      if (active.ports[portId]) return []; // already holds a slot here: allocating again changes nothing
+      if (!active.online) throw new DomainError('unavailable', 'DEVICE_OFFLINE', `device ${deviceId} is offline`);
+      if (!active.device.tiers.includes(tier)) throw new DomainError('unavailable', 'DEVICE_TIER', `device ${deviceId} does not serve the ${tier} tier`);
+      if (Object.keys(active.ports).length >= active.device.slots) throw new DomainError('unavailable', 'DEVICE_FULL', `device ${deviceId} has no free slot`);
+      return [{ type: 'DeviceSlotAllocated', data: { deviceId, portId, sessionId, allocatedAt: now.toISOString() } }];
+    }
+    case 'ReleaseSlot': {
+      const { deviceId, portId } = command.data;
+      // Releasing is always allowed, even on a retired device, and is idempotent.
+      if (state.status !== 'active' || !state.ports[portId]) return [];
+      return [{ type: 'DeviceSlotReleased', data: { deviceId, portId, releasedAt: now.toISOString() } }];
+    }
     default:
       return assertNever(command);
   }
 }
 
-function requireActive(state: DeviceState, deviceId: string): void {
+function requireActive(state: DeviceState, deviceId: string): Extract<DeviceState, { status: 'active' }> {
   if (state.status === 'unregistered') throw new DomainError('not_found', 'DEVICE_NOT_FOUND', `device ${deviceId} is not registered`);
   if (state.status === 'retired') throw new DomainError('conflict', 'DEVICE_RETIRED', `device ${deviceId} was retired at ${state.retiredAt}`);
+  return state;
 }
 
 /** The gateway chains to the modem through this URL, so it must be one it can dial. */

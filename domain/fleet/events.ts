@@ -36,8 +36,21 @@ export type DeviceRetired = {
   data: { deviceId: string; retiredAt: string };
 };
 
-export type FleetEvent = DeviceRegistered | DeviceHealthReported | DeviceRetired;
+/** A port of a session took one of the device's slots; the device stream is where capacity is decided. */
+export type DeviceSlotAllocated = {
+  type: 'DeviceSlotAllocated';
+  data: { deviceId: string; portId: string; sessionId: string; allocatedAt: string };
+};
 
-export const fleetEventTypes = ['DeviceRegistered', 'DeviceHealthReported', 'DeviceRetired'] as const satisfies readonly FleetEvent['type'][];
+export type DeviceSlotReleased = {
+  type: 'DeviceSlotReleased';
+  data: { deviceId: string; portId: string; releasedAt: string };
+};
+
+export type FleetEvent = DeviceRegistered | DeviceHealthReported | DeviceRetired | DeviceSlotAllocated | DeviceSlotReleased;
+
+export const fleetEventTypes = [
+  'DeviceRegistered', 'DeviceHealthReported', 'DeviceRetired', 'DeviceSlotAllocated', 'DeviceSlotReleased',
+] as const satisfies readonly FleetEvent['type'][];
 
 export const deviceStreamId = (deviceId: string) => `device-${deviceId}`;

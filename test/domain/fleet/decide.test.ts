@@ -90,4 +90,28 @@ describe('fleet decider', () => {
     it('refuses to retire an unknown device', () =>
       given([]).when({ type: 'RetireDevice', data: { deviceId: 'd1' } }).thenThrows('DEVICE_NOT_FOUND'));
   });
+
+  describe('AllocateSlot / ReleaseSlot', () => {
+    const allocate = (portId: string, tier: 'shared' | 'private' = 'shared'): FleetCommand =>
+      ({ type: 'AllocateSlot', data: { deviceId: 'd1', portId, sessionId: 's1', tier } });
+    const allocated = (portId: string): FleetEvent => ({ type: 'DeviceSlotAllocated', data: { deviceId: 'd1', portId, sessionId: 's1', allocatedAt: at } });
+    const twoSlots: DeviceRegistered = { ...registered, data: { ...registered.data, slots: 2, tiers: ['shared'] } };
+
+    it('takes a free slot', () => given([twoSlots]).when(allocate('p1')).then([allocated('p1')]));
+    it('is idempotent for a port that already holds a slot', () => given([twoSlots, allocated('p1')]).when(allocate('p1')).then([]));
+    it('refuses when every slot is taken', () =>
+      given([twoSlots, allocated('p1'), allocated('p2')]).when(allocate('p3')).thenThrows('DEVICE_FULL', 'unavailable'));
+    it('refuses an offline device', () =>
+      given([twoSlots, { type: 'DeviceHealthReported', data: { deviceId: 'd1', online: false, latencyMs: null, ip: null, reportedAt: at } }])
+        .when(allocate('p1')).thenThrows('DEVICE_OFFLINE', 'unavailable'));
+    it('refuses a tier the device does not serve', () => given([twoSlots]).when(allocate('p1', 'private')).thenThrows('DEVICE_TIER'));
+    it('frees the slot again', () =>
+      given([twoSlots, allocated('p1'), allocated('p2'), { type: 'DeviceSlotReleased', data: { deviceId: 'd1', portId: 'p1', releasedAt: at } }])
+        .when(allocate('p3')).then([allocated('p3')]));
+    it('releases only a slot that is held', () => {
+      given([twoSlots, allocated('p1')]).when({ type: 'ReleaseSlot', data: { deviceId: 'd1', portId: 'p1' } })
+        .then([{ type: 'DeviceSlotReleased', data: { deviceId: 'd1', portId: 'p1', releasedAt: at } }]);
+      given([twoSlots]).when({ type: 'ReleaseSlot', data: { deviceId: 'd1', portId: 'p1' } }).then([]);
+    });
+  });
 });
