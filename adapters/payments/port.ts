@@ -27,10 +27,14 @@ export interface NetworkInfo {
 export interface Collected {
   ok: true;
   network: PaymentNetwork;
+  /** CAIP-2 id of the chain (eip155:8453, solana:…): what the PAYMENT-RESPONSE header reports. */
+  caip2: string;
   proof: 'tx_hash' | 'x402_exact';
   /**
    * Uniqueness key of this payment, for the claim stream `payment-<claimKey>`: the same money can
-   * never buy twice. tx-hash proofs: `<network>-<tx hash or signature, normalised>`.
+   * never buy twice. tx-hash proofs: `<network>-<tx hash or signature, normalised>`; settled x402
+   * exact payloads: the same, for their settlement transaction, so presenting that transaction
+   * again as a tx-hash proof yields the same key.
    */
   claimKey: string;
   /** The on-chain transaction that moved the money (tx hash on Base, signature on Solana). */
