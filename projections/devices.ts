@@ -35,7 +35,7 @@ export interface DeviceRow {
 export const devicesProjection: Projection = {
   name: 'devices',
   eventTypes: fleetEventTypes,
-  tables: ['fleet_devices'],
+  tables: ['fleet_devices', 'fleet_slots'],
   migrations: [
     {
       id: 'devices/001-fleet-devices',
@@ -65,6 +65,13 @@ export const devicesProjection: Projection = {
         await sql`create index fleet_devices_country on fleet_devices (country_code, status)`.execute(db);
       },
     },
+    {
+      id: 'devices/002-fleet-slots',
+      async up(db) {
+        // who holds which slot: lets the worker find slots whose port never made it into a session
+        await sql`create table fleet_slots (device_id text not null, port_id text not null, session_id text not null, allocated_at timestamptz not null, primary key (device_id, port_id))`.execute(db);
+      },
+    },
   ],
 
   // Folds the whole batch in memory and writes each touched device once: rebuilds stay fast.
@@ -76,6 +83,7 @@ export const devicesProjection: Projection = {
       const next = evolveRow(rows.get((event.data as { deviceId: string }).deviceId), event as RecordedEvent & FleetEvent);
       if (next) rows.set(next.device_id, next);
     }
+    await applySlots(trx, events);
     const touched = ids.map((id) => rows.get(id)).filter((r): r is DeviceRow => r !== undefined);
     if (touched.length === 0) return;
     await trx
@@ -85,6 +93,17 @@ export const devicesProjection: Projection = {
       .execute();
   },
 };
+
+async function applySlots(trx: Db, events: RecordedEvent[]): Promise<void> {
+  for (const event of events as unknown as FleetEvent[]) {
+    if (event.type === 'DeviceSlotAllocated') {
+      const { deviceId, portId, sessionId, allocatedAt } = event.data;
+      await trx.insertInto('fleet_slots').values({ device_id: deviceId, port_id: portId, session_id: sessionId, allocated_at: allocatedAt }).execute();
+    } else if (event.type === 'DeviceSlotReleased') {
+      await trx.deleteFrom('fleet_slots').where('device_id', '=', event.data.deviceId).where('port_id', '=', event.data.portId).execute();
+    }
+  }
+}
 
 const COLUMNS = [
   'name', 'country_code', 'carrier_name', 'carrier_brand', 'mcc', 'mnc', 'technology', 'region', 'city', 'upstream', 'slots',
@@ -200,4 +219,31 @@ export async function carrierAvailability(db: Db, countryCode: string): Promise<
 
 export async function findDevice(db: Db, deviceId: string): Promise<DeviceRow | undefined> {
   return (await db.selectFrom('fleet_devices').selectAll().where('device_id', '=', deviceId).executeTakeFirst()) as DeviceRow | undefined;
+}
+
+export interface FreeDevice {
+  device_id: string;
+  country_code: string;
+  carrier_name: string;
+  free: number;
+}
+
+/** Devices with a free slot for a tier, the emptiest and fastest first; the device stream has the final word. */
+export async function freeDevices(
+  db: Db,
+  { countryCode, carrier, tier, exclude = [] }: { countryCode: string; carrier?: string | null; tier: 'shared' | 'private'; exclude?: string[] },
+): Promise<FreeDevice[]> {
+  let query = db
+    .selectFrom('fleet_devices')
+    .select(['device_id', 'country_code', 'carrier_name', sql<number>`slots - allocated_slots`.as('free')])
+    .where(available)
+    .where('country_code', '=', countryCode)
+    .where(tier === 'shared' ? 'tier_shared' : 'tier_private', '=', true);
+  if (carrier) query = query.where((eb) => eb.or([eb(sql`lower(carrier_name)`, '=', carrier.toLowerCase()), eb(sql`lower(carrier_brand)`, '=', carrier.toLowerCase())]));
+  if (exclude.length > 0) query = query.where('device_id', 'not in', exclude);
+  return (await query.orderBy(sql`slots - allocated_slots`, 'desc').orderBy(sql`latency_ms asc nulls last`).orderBy('device_id').limit(20).execute()) as FreeDevice[];
+}
+
+export async function slotHolders(db: Db, allocatedBefore: Date) {
+  return db.selectFrom('fleet_slots').selectAll().where('allocated_at', '<', allocatedBefore.toISOString()).limit(500).execute();
 }

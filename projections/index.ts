@@ -1,5 +1,7 @@
+import { agentsProjection } from './agents.ts';
 import { devicesProjection } from './devices.ts';
 import type { Projection } from './projection.ts';
+import { sessionsProjection } from './sessions.ts';
 
 /** Every read model the service maintains. */
-export const projections: readonly Projection[] = [devicesProjection];
+export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection];

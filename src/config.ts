@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { paymentEnv, PaymentConfigError, toPaymentConfig } from '../adapters/payments/config.ts';
 
 const url = (schemes: string[]) =>
   z.string().refine((v) => { try { return schemes.includes(new URL(v).protocol.replace(':', '')); } catch { return false; } }, {
@@ -6,7 +7,8 @@ const url = (schemes: string[]) =>
   });
 
 const port = z.coerce.number().int().min(0).max(65535);
-export const ROLES = ['api', 'projector'] as const;
+const usdc = z.string().regex(/^\d{1,9}(\.\d{1,6})?$/, 'must be a USDC amount like 4 or 0.25');
+export const ROLES = ['api', 'projector', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
 
 const schema = z.object({
@@ -22,7 +24,19 @@ const schema = z.object({
     .default(ROLES.join(','))
     .transform((v) => v.split(',').map((r) => r.trim()).filter(Boolean))
     .pipe(z.array(z.enum(ROLES)).min(1)),
+  ...paymentEnv,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Where customers reach the gateway (the credentials of a purchase point here). */
+  GATEWAY_PUBLIC_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEWAY_HTTP_PORT: port.default(7000),
+  GATEWAY_SOCKS_PORT: port.default(7001),
+  /** Prices in USDC per GB (decimal, up to 6 places); the seeds' $4 shared and $8 private by default. */
+  PRICE_SHARED_PER_GB: usdc.default('4'),
+  PRICE_PRIVATE_PER_GB: usdc.default('8'),
+  /** The public base URL of this API, used in x402 `resource` fields and rotation links. */
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  /** How often the worker looks for sessions to expire (ms). */
+  WORKER_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   /** How long a write waits for the read models to catch up before answering anyway. */
   READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
 });
@@ -42,6 +56,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = schema.safeParse(present);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  try {
+    toPaymentConfig(result.data); // a half-configured payment network is a configuration error too
+  } catch (error) {
+    if (error instanceof PaymentConfigError) throw new ConfigError(error.problems);
+    throw error;
   }
   return result.data;
 }

@@ -6,6 +6,8 @@ import type { KeyValue } from '../adapters/cache/port.ts';
 import { openPglite, openPostgres, type Database } from '../adapters/db/database.ts';
 import { acquireLock } from '../adapters/db/lockfile.ts';
 import type { EventStore } from '../adapters/eventstore/port.ts';
+import { toPaymentConfig } from '../adapters/payments/config.ts';
+import type { PaymentProcessor } from '../adapters/payments/port.ts';
 import { PostgresEventStore } from '../adapters/eventstore/postgres.ts';
 import { projections } from '../projections/index.ts';
 import type { Clock } from './clock.ts';
@@ -21,11 +23,13 @@ export interface Infrastructure {
   store: EventStore;
   kv: KeyValue;
   projector: Projector;
+  /** null when no payment network is configured. */
+  payments: PaymentProcessor | null;
   close(): Promise<void>;
 }
 
-/** `database` lets tests hand in a database they made (and will drop) instead of the configured one. */
-export async function openInfrastructure(config: Config, clock: Clock, logger: Logger, given: { database?: Database } = {}): Promise<Infrastructure> {
+/** `given` lets tests hand in a database they made (and will drop), or a payment processor. */
+export async function openInfrastructure(config: Config, clock: Clock, logger: Logger, given: { database?: Database; payments?: PaymentProcessor } = {}): Promise<Infrastructure> {
   const closers: Array<() => Promise<void>> = [];
   try {
     let database = given.database;
@@ -46,11 +50,13 @@ export async function openInfrastructure(config: Config, clock: Clock, logger: L
       ? await (await import('../adapters/cache/redis.ts')).RedisKeyValue.connect(config.REDIS_URL)
       : new MemoryKeyValue(clock);
     closers.push(() => kv.close());
+    const payments = given.payments ?? (await openPayments(config, clock));
+    if (payments && !given.payments) closers.push(() => payments.close());
     const projector = new Projector(database.db, store, projections, { logger });
     await projector.migrate();
     logger.info({ database: database.kind, eventStore: store.kind, coordination: kv.kind }, 'infrastructure ready');
     return {
-      config, clock, logger, database, store, kv, projector,
+      config, clock, logger, database, store, kv, projector, payments,
       async close() {
         await projector.stop();
         for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'close failed'));
@@ -60,6 +66,13 @@ export async function openInfrastructure(config: Config, clock: Clock, logger: L
     for (const close of closers.reverse()) await close().catch(() => {});
     throw error;
   }
+}
+
+async function openPayments(config: Config, clock: Clock): Promise<PaymentProcessor | null> {
+  const paymentConfig = toPaymentConfig(config);
+  if (!paymentConfig.base && !paymentConfig.solana) return null;
+  const { createPaymentProcessor } = await import('../adapters/payments/processor.ts');
+  return createPaymentProcessor(paymentConfig, { now: () => clock.now() });
 }
 
 function embeddedDir(dataDir: string): string {

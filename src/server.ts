@@ -2,10 +2,12 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Database } from '../adapters/db/database.ts';
+import type { PaymentProcessor } from '../adapters/payments/port.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
+import { SessionWorker } from './x402/worker.ts';
 
 export interface Running {
   infra: Infrastructure;
@@ -15,16 +17,22 @@ export interface Running {
 }
 
 /** Starts the configured roles in this process; stop() drains requests, then closes everything. */
-export async function startService(config: Config, clock: Clock, logger: Logger, given: { database?: Database } = {}): Promise<Running> {
+export async function startService(config: Config, clock: Clock, logger: Logger, given: { database?: Database; payments?: PaymentProcessor } = {}): Promise<Running> {
   const infra = await openInfrastructure(config, clock, logger, given);
   let server: Server | undefined;
+  let worker: SessionWorker | undefined;
   try {
     if (config.ROLES.includes('projector')) await infra.projector.start();
+    if (config.ROLES.includes('worker')) {
+      worker = new SessionWorker(infra);
+      worker.start(config.WORKER_INTERVAL_MS);
+    }
     if (config.ROLES.includes('api')) {
       server = createApp(infra).listen(config.PORT, config.HOST);
       await once(server, 'listening');
     }
   } catch (error) {
+    await worker?.stop();
     await infra.close();
     throw error;
   }
@@ -43,6 +51,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
         await closed;
         clearTimeout(force);
       }
+      await worker?.stop();
       await infra.close();
       logger.info('service stopped');
     },

@@ -29,6 +29,14 @@ export class MemoryKeyValue implements KeyValue {
     return true;
   }
 
+  async increment(key: string, ttlMs: number): Promise<number> {
+    const current = this.read(key);
+    const next = (current === null ? 0 : Number(current)) + 1;
+    const expiresAt = current === null ? this.clock.now().getTime() + ttlMs : this.entries.get(key)!.expiresAt;
+    this.entries.set(key, { value: String(next), expiresAt });
+    return next;
+  }
+
   async del(key: string): Promise<void> {
     this.entries.delete(key);
   }

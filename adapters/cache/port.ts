@@ -8,6 +8,8 @@ export interface KeyValue {
   /** ttlMs > 0 expires the key; `onlyIfAbsent` makes it a claim (returns false when the key exists). */
   set(key: string, value: string, options?: { ttlMs?: number; onlyIfAbsent?: boolean }): Promise<boolean>;
   del(key: string): Promise<void>;
+  /** Adds one and returns the new count; the first increment starts the key's ttl (a fixed window). */
+  increment(key: string, ttlMs: number): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -28,6 +28,12 @@ export class RedisKeyValue implements KeyValue {
     return reply === 'OK';
   }
 
+  async increment(key: string, ttlMs: number): Promise<number> {
+    const k = this.prefix + key;
+    const [[, count]] = (await this.redis.multi().incr(k).pexpire(k, Math.ceil(ttlMs), 'NX').exec()) as [[null, number]];
+    return count;
+  }
+
   async del(key: string): Promise<void> {
     await this.redis.del(this.prefix + key);
   }

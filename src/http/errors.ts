@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { DomainError, type DomainErrorKind } from '../../domain/shared/errors.ts';
+import { PaymentRejectedError } from '../x402/context.ts';
 
 /**
  * One error shape for the whole JSON API (the pool API's, from seed 003):
@@ -24,6 +25,10 @@ const statusOf: Record<DomainErrorKind, number> = {
 
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof PaymentRejectedError) {
+    const r = error.rejection;
+    return new ApiError(r.status, r.code, r.message, r.details);
+  }
   if (error instanceof DomainError) return new ApiError(statusOf[error.kind], error.code, error.message, error.details);
   if (error instanceof ZodError) {
     const issues = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));

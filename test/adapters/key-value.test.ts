@@ -37,6 +37,15 @@ function keyValueContract(open: () => Promise<{ kv: KeyValue; expire: (ms: numbe
     expect(await kv.set(k, 'again', { ttlMs: 50, onlyIfAbsent: true })).to.equal(true);
   });
 
+  it('counts in a fixed window that starts at the first increment', async () => {
+    const k = key();
+    expect(await kv.increment(k, 50)).to.equal(1);
+    expect(await kv.increment(k, 50)).to.equal(2);
+    expect(await kv.increment(k, 50)).to.equal(3);
+    await expire(60);
+    expect(await kv.increment(k, 50)).to.equal(1);
+  });
+
   it('answers ping', async () => { await kv.ping(); });
 }
 
