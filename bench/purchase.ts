@@ -1,0 +1,81 @@
+/**
+ * npm run bench:purchase — the paid purchase path on a local EVM chain (anvil + MockUSDC) with
+ * tx-hash proofs: verify on chain → claim → session → port → respond. Measured side by side with
+ * the unpaid quote path (402) of the same endpoint, so the ratio shows what payment handling costs.
+ * PostgreSQL from BENCH_DATABASE_URL / TEST_DATABASE_URL (else PGlite). Last line: purchase_rps p50_ms p99_ms.
+ */
+import pino from 'pino';
+import { fixedClock } from '../src/clock.ts';
+import { loadConfig } from '../src/config.ts';
+import { startService } from '../src/server.ts';
+import { startChains } from '../test/support/chains.ts';
+import { createTestDatabase } from '../test/support/services.ts';
+
+const PURCHASES = Number(process.env.BENCH_PURCHASES ?? 300);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const ADMIN = 'bench-admin-key-0123456789';
+
+if (!process.env.TEST_DATABASE_URL && process.env.BENCH_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.BENCH_DATABASE_URL;
+const chains = await startChains();
+const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+const t = await createTestDatabase(kind);
+const config = loadConfig({ ...chains.env, PORT: '0', HOST: '127.0.0.1', ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'silent', ROLES: 'api,projector' });
+const service = await startService(config, fixedClock(new Date()), pino({ level: 'silent' }), { database: t.database });
+const url = service.url!;
+
+try {
+  for (let i = 0; i < Math.ceil(PURCHASES / 64) + 1; i++) {
+    const res = await fetch(`${url}/v1/admin/devices`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-admin-key': ADMIN },
+      body: JSON.stringify({ name: `bench-${i}`, countryCode: 'US', carrier: { name: 'Bench', brand: 'Bench' }, upstream: 'http://u:p@127.0.0.1:9', slots: 64 }),
+    });
+    if (res.status !== 201) throw new Error(`device: ${res.status}`);
+  }
+  process.stderr.write(`paying ${PURCHASES} USDC transfers on anvil…\n`);
+  const proofs: string[] = [];
+  for (let i = 0; i < PURCHASES; i++) proofs.push(await chains.base.payUsdc(400_000n));
+
+  const order = `${url}/v1/x402/proxy?country=US&traffic=0.1`;
+  const quote = await run(PURCHASES, async () => {
+    const res = await fetch(order);
+    await res.arrayBuffer();
+    if (res.status !== 402) throw new Error(`quote: ${res.status}`);
+  });
+  let next = 0;
+  const paid = await run(PURCHASES, async () => {
+    const res = await fetch(order, { headers: { 'payment-signature': proofs[next++]! } });
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`purchase: ${res.status} ${body}`);
+  });
+
+  const row = (name: string, r: Result) => `${name.padEnd(22)}${r.rps.toFixed(1).padStart(10)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}`;
+  console.log(`\n${''.padEnd(22)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}   (${kind}, ${CONCURRENCY} concurrent, ${PURCHASES} each)`);
+  console.log(row('402 quote (no proof)', quote));
+  console.log(row('paid purchase', paid));
+  console.log(`purchase / quote throughput: ${(paid.rps / quote.rps).toFixed(2)}`);
+  console.log(`purchase_rps=${paid.rps.toFixed(1)} p50_ms=${paid.p50.toFixed(1)} p99_ms=${paid.p99.toFixed(1)}`);
+} finally {
+  await service.stop();
+  await t.dispose();
+  await chains.stop();
+}
+
+interface Result { rps: number; p50: number; p99: number }
+
+async function run(total: number, once: () => Promise<void>): Promise<Result> {
+  const latencies: number[] = [];
+  let issued = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (issued < total) {
+      issued++;
+      const t0 = performance.now();
+      await once();
+      latencies.push(performance.now() - t0);
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
+  return { rps: total / seconds, p50: pct(50), p99: pct(99) };
+}
