@@ -33,6 +33,29 @@ describe('x402 purchase of a dedicated proxy (real local chains)', function () {
     expect(header.accepts.find((a: any) => a.network === world.chains.solana.caip2)).to.include({ amount: '2000000', asset: world.chains.solana.usdcMint });
   });
 
+  it('publishes pricing, a cost calculator, health, info, status and the x402 discovery document', async () => {
+    const pricing = (await api(url, 'GET', '/v1/x402/pricing')).body;
+    expect(pricing).to.deep.include({ shared: { perGB: 4, perHour: 0, perGBMicro: '4000000' }, private: { perGB: 8, perHour: 0, perGBMicro: '8000000' }, currency: 'USDC', durationFree: true });
+    expect(pricing.networks).to.deep.equal(['base', 'solana']);
+    const calc = await api(url, 'GET', '/v1/x402/calculate?tier=private&duration=7200&traffic=2.5');
+    expect(calc.body).to.deep.include({ cost: '20.00', costMicro: '20000000', currency: 'USDC' });
+    expect(calc.body.breakdown.duration).to.deep.equal({ seconds: 7200, cost: '0.00' });
+    expect((await api(url, 'GET', '/v1/x402/calculate?traffic=0.01')).body.error.code).to.equal('TRAFFIC_TOO_LOW');
+    expect((await api(url, 'GET', '/v1/x402/health')).body).to.deep.equal({ enabled: true, version: '0.1.0' });
+    const info = (await api(url, 'GET', '/v1/x402/info')).body;
+    expect(info.limits).to.deep.include({ minDuration: 3600, maxDuration: 2_592_000, minTrafficGB: 0.1 });
+    expect(info.wallets.base).to.deep.equal({ recipient: world.chains.base.recipient, asset: world.chains.base.usdc, network: world.chains.base.caip2 });
+    expect(info.countries.map((c: any) => c.code)).to.include.members(['US', 'DE']);
+    const status = (await api(url, 'GET', '/v1/x402/status')).body;
+    expect(status).to.include({ status: 'operational' });
+    expect(status.devices.total).to.be.greaterThan(0);
+    const wellKnown = (await api(url, 'GET', '/.well-known/x402.json')).body;
+    expect(wellKnown).to.deep.equal((await api(url, 'GET', '/v1/x402/.well-known')).body);
+    expect(wellKnown.x402Version).to.equal(2);
+    expect(wellKnown.resources[0]).to.include({ resource: '/v1/x402/proxy' });
+    expect(wellKnown.resources[0].networks).to.deep.equal([world.chains.base.caip2, world.chains.solana.caip2]);
+  });
+
   it('says there is no stock before anyone pays, and suggests where there is', async () => {
     const res = await buy('country=FR&traffic=1');
     expect(res.status).to.equal(503);
@@ -119,10 +142,12 @@ describe('x402 purchase of a dedicated proxy (real local chains)', function () {
     }
   });
 
-  it('accepts a payment within the 2% tolerance', async () => {
+  it('accepts a payment within the 2% tolerance, by POST with a v1 X-PAYMENT header', async () => {
     const tx = await world.chains.base.payUsdc(392_000n); // 0.40 - 2%
-    const res = await buy('country=US&traffic=0.1', tx);
+    const res = await api(url, 'POST', '/v1/x402/proxy', { country: 'us', traffic: '0.1' }, { 'x-payment': tx });
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(res.body).to.include({ country: 'US', trafficGB: '0.1' });
+    expect(res.body.payment.amountMicro).to.equal('392000');
   });
 
   it('finds sessions publicly by id, transaction and wallet without showing secrets', async () => {
