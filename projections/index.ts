@@ -1,7 +1,8 @@
 import { agentsProjection } from './agents.ts';
 import { devicesProjection } from './devices.ts';
+import { poolAccountsProjection } from './pool-accounts.ts';
 import type { Projection } from './projection.ts';
 import { sessionsProjection } from './sessions.ts';
 
 /** Every read model the service maintains. */
-export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection];
+export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection, poolAccountsProjection];

@@ -4,6 +4,7 @@ import type { RecordedEvent } from '../adapters/eventstore/port.ts';
 import type { PaymentClaimed } from '../domain/payments/claims.ts';
 import { sessionEventTypes, type SessionEvent } from '../domain/sessions/events.ts';
 import { assertNever } from '../domain/shared/errors.ts';
+import type { TrafficMetered } from '../domain/traffic/metered.ts';
 import type { Projection } from './projection.ts';
 
 /**
@@ -49,7 +50,7 @@ export interface PortRow {
 
 export const sessionsProjection: Projection = {
   name: 'sessions',
-  eventTypes: [...sessionEventTypes, 'PaymentClaimed'],
+  eventTypes: [...sessionEventTypes, 'PaymentClaimed', 'TrafficMetered'],
   tables: ['x402_sessions', 'x402_ports', 'x402_payments'],
   migrations: [
     {
@@ -117,6 +118,12 @@ export const sessionsProjection: Projection = {
 };
 
 async function applyOne(trx: Db, event: RecordedEvent): Promise<void> {
+  if (event.type === 'TrafficMetered') {
+    const d = (event as unknown as TrafficMetered).data;
+    if (d.accountKind !== 'session') return;
+    await trx.updateTable('x402_sessions').set({ traffic_used_bytes: sql`traffic_used_bytes + ${d.bytesUp}::bigint + ${d.bytesDown}::bigint` }).where('session_id', '=', d.accountId).execute();
+    return;
+  }
   if (event.type === 'PaymentClaimed') {
     const d = (event as unknown as PaymentClaimed).data;
     await trx.insertInto('x402_payments').values({

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -25,6 +26,8 @@ export interface Infrastructure {
   projector: Projector;
   /** null when no payment network is configured. */
   payments: PaymentProcessor | null;
+  /** In-process signals between roles of this process (e.g. the gateway hears of a regenerated password at once). */
+  events: EventEmitter;
   close(): Promise<void>;
 }
 
@@ -56,7 +59,7 @@ export async function openInfrastructure(config: Config, clock: Clock, logger: L
     await projector.migrate();
     logger.info({ database: database.kind, eventStore: store.kind, coordination: kv.kind }, 'infrastructure ready');
     return {
-      config, clock, logger, database, store, kv, projector, payments,
+      config, clock, logger, database, store, kv, projector, payments, events: new EventEmitter().setMaxListeners(0),
       async close() {
         await projector.stop();
         for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'close failed'));

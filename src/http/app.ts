@@ -9,6 +9,7 @@ import { x402CatalogRouter } from './routes/x402-catalog.ts';
 import { x402DiscoveryRouter } from './routes/x402-discovery.ts';
 import { x402LookupRouter } from './routes/x402-lookup.ts';
 import { x402ManageRouter } from './routes/x402-manage.ts';
+import { x402PoolRouter } from './routes/x402-pool.ts';
 import { x402PurchaseRouter } from './routes/x402-purchase.ts';
 import type { X402Context } from '../x402/context.ts';
 import type { PaymentProcessor } from '../../adapters/payments/port.ts';
@@ -28,6 +29,7 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use('/v1/x402', discovery);
   app.get('/.well-known/x402.json', discovery.discovery);
   app.use('/v1/x402', x402PurchaseRouter(ctx));
+  app.use('/v1/x402', x402PoolRouter(ctx));
   app.use('/v1/x402/manage', x402ManageRouter(ctx));
   app.use('/v1/x402', x402LookupRouter(ctx));
   app.use(rotateRouter(infra));
