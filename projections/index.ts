@@ -1,8 +1,9 @@
 import { agentsProjection } from './agents.ts';
 import { devicesProjection } from './devices.ts';
 import { poolAccountsProjection } from './pool-accounts.ts';
+import { poolScoresProjection } from './pool-scores.ts';
 import type { Projection } from './projection.ts';
 import { sessionsProjection } from './sessions.ts';
 
 /** Every read model the service maintains. */
-export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection, poolAccountsProjection];
+export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection, poolAccountsProjection, poolScoresProjection];
