@@ -8,7 +8,7 @@ const url = (schemes: string[]) =>
 
 const port = z.coerce.number().int().min(0).max(65535);
 const usdc = z.string().regex(/^\d{1,9}(\.\d{1,6})?$/, 'must be a USDC amount like 4 or 0.25');
-export const ROLES = ['api', 'projector', 'worker'] as const;
+export const ROLES = ['api', 'projector', 'worker', 'gateway'] as const;
 export type Role = (typeof ROLES)[number];
 
 const schema = z.object({
@@ -28,8 +28,19 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where customers reach the gateway (the credentials of a purchase point here). */
   GATEWAY_PUBLIC_HOST: z.string().min(1).default('127.0.0.1'),
+  /** The gateway role's listeners (and, unless GATEWAY_PUBLIC_*_PORT says otherwise, the ports customers use). */
+  GATEWAY_HOST: z.string().min(1).default('0.0.0.0'),
   GATEWAY_HTTP_PORT: port.default(7000),
   GATEWAY_SOCKS_PORT: port.default(7001),
+  GATEWAY_HEALTH_PORT: port.default(7080),
+  GATEWAY_PUBLIC_HTTP_PORT: port.optional(),
+  GATEWAY_PUBLIC_SOCKS_PORT: port.optional(),
+  /** Private ranges the gateway may still connect to (comma-separated CIDRs); empty in production. */
+  GATEWAY_ALLOWED_PRIVATE_CIDRS: z.string().default(''),
+  GATEWAY_METER_FLUSH_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** The prober fetches this through every modem; unset = no probing (health comes from operators). */
+  PROBE_URL: z.string().url().optional(),
+  PROBE_INTERVAL_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
   /** Prices in USDC per GB (decimal, up to 6 places); the seeds' $4 shared and $8 private by default. */
   PRICE_SHARED_PER_GB: usdc.default('4'),
   PRICE_PRIVATE_PER_GB: usdc.default('8'),

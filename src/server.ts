@@ -8,9 +8,12 @@ import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { SessionWorker } from './x402/worker.ts';
+import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
 
 export interface Running {
   infra: Infrastructure;
+  /** The gateway role, when it runs here. */
+  gateway: GatewayRole | undefined;
   /** The API's address when the api role runs. */
   url: string | null;
   stop(): Promise<void>;
@@ -21,8 +24,10 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   const infra = await openInfrastructure(config, clock, logger, given);
   let server: Server | undefined;
   let worker: SessionWorker | undefined;
+  let gateway: GatewayRole | undefined;
   try {
     if (config.ROLES.includes('projector')) await infra.projector.start();
+    if (config.ROLES.includes('gateway')) gateway = await startGatewayRole(infra);
     if (config.ROLES.includes('worker')) {
       worker = new SessionWorker(infra);
       worker.start(config.WORKER_INTERVAL_MS);
@@ -32,6 +37,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
       await once(server, 'listening');
     }
   } catch (error) {
+    await gateway?.stop();
     await worker?.stop();
     await infra.close();
     throw error;
@@ -41,6 +47,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   logger.info({ roles: config.ROLES, url }, 'service started');
   return {
     infra,
+    gateway,
     url,
     async stop() {
       if (server) {
@@ -52,6 +59,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
         clearTimeout(force);
       }
       await worker?.stop();
+      await gateway?.stop();
       await infra.close();
       logger.info('service stopped');
     },

@@ -24,8 +24,6 @@ export interface BrainOptions {
   maxSessionsPerAccount?: number;
   /** Auth failures before a client address is blocked for 30 s; repeated blocks escalate to 5 min. */
   authFailures?: { points: number; perSeconds: number; blockSeconds: number; escalateAfterBlocks: number; escalatedBlockSeconds: number };
-  /** Lets tests dial a device's modem directly (upstream url null) instead of through its upstream. */
-  direct?: boolean;
 }
 
 interface AccountState {
@@ -46,7 +44,7 @@ export class MarketplaceBrain implements GatewayBrain {
   private readonly sids = new Map<string, Map<string, number>>(); // account → sid → expires (ms)
   private readonly authLimiter: RateLimiterAbstract;
   private readonly escalation: RateLimiterAbstract;
-  private readonly options: Required<Omit<BrainOptions, 'direct'>> & { direct: boolean };
+  private readonly options: Required<BrainOptions>;
   private readonly onPasswordChanged = (accountId: string) => void this.recheckPassword(accountId);
 
   constructor(private readonly infra: Infrastructure, private readonly meter: TrafficMeter, options: BrainOptions) {
@@ -54,7 +52,6 @@ export class MarketplaceBrain implements GatewayBrain {
       maxConnectionsPerAccount: 100,
       maxSessionsPerAccount: 50,
       authFailures: { points: 5, perSeconds: 30, blockSeconds: 30, escalateAfterBlocks: 3, escalatedBlockSeconds: 300 },
-      direct: false,
       ...options,
     };
     const a = this.options.authFailures;
@@ -147,7 +144,7 @@ export class MarketplaceBrain implements GatewayBrain {
     if (!device || device.status !== 'active' || !device.online || failed.has(device.device_id)) {
       return { ok: false as const, failure: { code: 'E_STOCK_DEGRADED' as const, message: "this port's modem is offline; replace it with POST /v1/x402/manage/ports/replace" } };
     }
-    return { ok: true as const, upstream: { deviceId: device.device_id, url: this.options.direct ? null : device.upstream } };
+    return { ok: true as const, upstream: { deviceId: device.device_id, url: device.upstream } };
   }
 
   private async routePool(account: AccountState, parsed: ParsedUsername, _target: Target, failed: Set<string>) {
@@ -167,7 +164,7 @@ export class MarketplaceBrain implements GatewayBrain {
       const device = await findDevice(this.infra.database.db, decision.deviceId);
       if (device && device.status === 'active' && device.online) {
         await this.infra.kv.set(key, JSON.stringify(decision.record), { ttlMs: decision.expiresAt - now });
-        return { ok: true as const, upstream: { deviceId: device.device_id, url: this.options.direct ? null : device.upstream } };
+        return { ok: true as const, upstream: { deviceId: device.device_id, url: device.upstream } };
       }
     }
     const avoid = decision.kind === 'pick' && decision.avoidDeviceId ? [decision.avoidDeviceId] : [];
@@ -185,7 +182,7 @@ export class MarketplaceBrain implements GatewayBrain {
         const record: SessionRecord = { deviceId: best.deviceId, pinnedAt: now, lastUsed: now };
         await this.infra.kv.set(key, JSON.stringify(record), { ttlMs: Math.max(1, decision.expiresAt - now) });
       }
-      return { ok: true as const, upstream: { deviceId: best.deviceId, url: this.options.direct ? null : best.upstream } };
+      return { ok: true as const, upstream: { deviceId: best.deviceId, url: best.upstream } };
     }
     const alternatives = country === 'any' ? [] : (await this.options.rank({ countryCode: 'any', exclude })).map((d) => d.countryCode).filter((c) => c !== country);
     const suggestion = alternatives[0] ? `try -${alternatives[0].toLowerCase()}- or retry in 60s` : 'retry in 60s';

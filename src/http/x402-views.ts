@@ -8,7 +8,11 @@ import type { AllocatedPort } from '../x402/ports.ts';
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
 
 export function gatewayAddress(config: Config) {
-  return { host: config.GATEWAY_PUBLIC_HOST, httpPort: config.GATEWAY_HTTP_PORT, socksPort: config.GATEWAY_SOCKS_PORT };
+  return {
+    host: config.GATEWAY_PUBLIC_HOST,
+    httpPort: config.GATEWAY_PUBLIC_HTTP_PORT ?? config.GATEWAY_HTTP_PORT,
+    socksPort: config.GATEWAY_PUBLIC_SOCKS_PORT ?? config.GATEWAY_SOCKS_PORT,
+  };
 }
 
 /** Credentials of a port just placed: the password and rotation token are shown this once. */

@@ -9,7 +9,8 @@ export const ADMIN_KEY = 'test-admin-key-0123456789';
 /** The whole service (api + projector) on a fresh database, listening on an ephemeral port. */
 export async function startTestService(kind: 'postgres' | 'pglite', clock: Clock, env: Record<string, string> = {}): Promise<Running & { url: string }> {
   const t = await createTestDatabase(kind);
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', ...env });
+  // The gateway role listens on fixed ports unless a test asks for it, so services in one run never collide.
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', ROLES: 'api,projector,worker', ...env });
   const running = await startService(config, clock, pino({ level: 'silent' }), { database: t.database });
   return {
     ...running,

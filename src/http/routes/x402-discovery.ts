@@ -6,6 +6,7 @@ import { countryAvailability } from '../../../projections/devices.ts';
 import type { X402Context } from '../../x402/context.ts';
 import { VERSION } from '../../version.ts';
 import { parse } from '../validate.ts';
+import { gatewayAddress } from '../x402-views.ts';
 
 const calculateQuery = z.object({
   tier: z.enum(['shared', 'private']).default('shared'),
@@ -59,7 +60,7 @@ export function x402DiscoveryRouter(ctx: X402Context): Router & { discovery: (re
       wallets: wallets(),
       limits: limits(),
       countries: (await countryAvailability(infra.database.db)).map((c) => ({ code: c.code, availableDevices: c.availableDevices })),
-      gateway: { host: infra.config.GATEWAY_PUBLIC_HOST, httpPort: infra.config.GATEWAY_HTTP_PORT, socksPort: infra.config.GATEWAY_SOCKS_PORT },
+      gateway: gatewayAddress(infra.config),
       version: VERSION,
     });
   });

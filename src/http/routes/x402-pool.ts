@@ -10,7 +10,7 @@ import { poolPriceMicro, purchasePoolAccess, regeneratePoolPassword, topUpPoolAc
 import { sha256Hex } from '../../x402/secrets.ts';
 import { ApiError } from '../errors.ts';
 import { parse } from '../validate.ts';
-import { paymentView, trafficView } from '../x402-views.ts';
+import { gatewayAddress, paymentView, trafficView } from '../x402-views.ts';
 import { paymentHeader, paymentRequired } from './x402-purchase.ts';
 
 const poolQuery = z.object({
@@ -29,7 +29,7 @@ async function poolCountries(ctx: X402Context): Promise<Array<{ code: string; on
 }
 
 function connection(ctx: X402Context, username: string, password: string, country: string) {
-  const { GATEWAY_PUBLIC_HOST: host, GATEWAY_HTTP_PORT: http, GATEWAY_SOCKS_PORT: socks } = ctx.infra.config;
+  const { host, httpPort: http, socksPort: socks } = gatewayAddress(ctx.infra.config);
   const user = `${username}-mbl-${country.toLowerCase()}`;
   return {
     host, httpPort: http, socksPort: socks,
@@ -52,7 +52,7 @@ export function x402PoolRouter(ctx: X402Context): Router {
       minTrafficGB: formatGb(ctx.prices.minTrafficBytes),
       networks: ctx.payments?.networks().map((n) => n.network) ?? [],
       currency: 'USDC',
-      gateway: { host: infra.config.GATEWAY_PUBLIC_HOST, httpPort: infra.config.GATEWAY_HTTP_PORT, socksPort: infra.config.GATEWAY_SOCKS_PORT },
+      gateway: gatewayAddress(infra.config),
     });
   });
 

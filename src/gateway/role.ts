@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { startGateway, type RunningGateway } from '../../adapters/gateway/server.ts';
+import { rankedDevices } from '../../projections/pool-scores.ts';
+import type { Infrastructure } from '../infrastructure.ts';
+import { MarketplaceBrain } from './brain.ts';
+import { TrafficMeter } from './meter.ts';
+import { DeviceProber } from './prober.ts';
+
+export interface GatewayRole {
+  gateway: RunningGateway;
+  brain: MarketplaceBrain;
+  meter: TrafficMeter;
+  prober: DeviceProber | null;
+  stop(): Promise<void>;
+}
+
+/** The gateway role: listeners on :7000/:7001/:7080, the brain, the traffic meter and the prober. */
+export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRole> {
+  const { config, logger } = infra;
+  const gatewayId = `gw-${randomBytes(4).toString('hex')}`;
+  const meter = new TrafficMeter(infra, gatewayId);
+  meter.start(config.GATEWAY_METER_FLUSH_MS);
+  const brain = new MarketplaceBrain(infra, meter, {
+    rank: async (q) => rankedDevices(infra.database.db, { countryCode: q.countryCode, carrier: q.carrier, tier: 'shared', exclude: q.exclude, limit: 5 }),
+  });
+  brain.start(5000);
+  const gateway = await startGateway({
+    brain,
+    host: config.GATEWAY_HOST,
+    httpPort: config.GATEWAY_HTTP_PORT,
+    socksPort: config.GATEWAY_SOCKS_PORT,
+    healthPort: config.GATEWAY_HEALTH_PORT,
+    allowedPrivateCidrs: config.GATEWAY_ALLOWED_PRIVATE_CIDRS,
+    meterIntervalMs: Math.min(1000, config.GATEWAY_METER_FLUSH_MS),
+    onError: (err, context) => logger.warn({ err, ...context }, 'gateway connection failed'),
+  });
+  let prober: DeviceProber | null = null;
+  if (config.PROBE_URL) {
+    prober = new DeviceProber({ db: infra.database.db, store: infra.store, clock: infra.clock, logger }, { probeUrl: config.PROBE_URL });
+    prober.start(config.PROBE_INTERVAL_MS);
+  }
+  logger.info({ gatewayId, http: gateway.httpPort, socks5: gateway.socksPort, health: gateway.healthPort, probing: !!prober }, 'gateway listening');
+  return {
+    gateway, brain, meter, prober,
+    async stop() {
+      await prober?.stop();
+      await gateway.stop();
+      brain.close();
+      await meter.stop();
+    },
+  };
+}
