@@ -37,6 +37,8 @@ const schema = z.object({
   GATEWAY_PUBLIC_SOCKS_PORT: port.optional(),
   /** Private ranges the gateway may still connect to (comma-separated CIDRs); empty in production. */
   GATEWAY_ALLOWED_PRIVATE_CIDRS: z.string().default(''),
+  GATEWAY_MAX_CONNECTIONS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(100),
+  GATEWAY_MAX_SESSIONS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(50),
   GATEWAY_METER_FLUSH_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   /** The prober fetches this through every modem; unset = no probing (health comes from operators). */
   PROBE_URL: z.string().url().optional(),

@@ -10,6 +10,8 @@ import type { Infrastructure } from '../infrastructure.ts';
 import { resolveCredential, type Credential } from './credentials.ts';
 import type { TrafficMeter } from './meter.ts';
 
+const FAILED_DEVICE_AVOID_MS = 60_000;
+
 /** A modem the pool may use, best first (the pool-score read model). */
 export interface RankedDevice {
   deviceId: string;
@@ -42,6 +44,8 @@ interface AccountState {
 export class MarketplaceBrain implements GatewayBrain {
   private readonly accounts = new Map<string, AccountState>();
   private readonly sids = new Map<string, Map<string, number>>(); // account → sid → expires (ms)
+  /** Devices whose tunnel just failed, avoided by every connection for a minute (the seed's "retry picks another"). */
+  private readonly failedDevices = new Map<string, number>();
   private readonly authLimiter: RateLimiterAbstract;
   private readonly escalation: RateLimiterAbstract;
   private readonly options: Required<BrainOptions>;
@@ -126,6 +130,7 @@ export class MarketplaceBrain implements GatewayBrain {
       },
       upstreamFailed(upstream: Upstream) {
         failed.add(upstream.deviceId);
+        brain.failedDevices.set(upstream.deviceId, brain.infra.clock.now().getTime() + FAILED_DEVICE_AVOID_MS);
       },
       meter(up: number, down: number) {
         brain.meter.add(account.kind, account.id, up, down);
@@ -137,6 +142,12 @@ export class MarketplaceBrain implements GatewayBrain {
         account.leases.delete(controller);
       },
     };
+  }
+
+  private recentlyFailed(): string[] {
+    const now = this.infra.clock.now().getTime();
+    for (const [id, until] of this.failedDevices) if (until <= now) this.failedDevices.delete(id);
+    return [...this.failedDevices.keys()];
   }
 
   private async routePort(credential: Extract<Credential, { kind: 'port' }>, failed: Set<string>) {
@@ -160,7 +171,7 @@ export class MarketplaceBrain implements GatewayBrain {
     }
     const decision = decideRotation({ rotation: parsed.rotation, sid: parsed.sid, ttlSeconds: parsed.ttlSeconds, now, existing });
     const country = parsed.country === 'any' ? 'any' : parsed.country.toUpperCase();
-    if (decision.kind === 'keep' && !failed.has(decision.deviceId)) {
+    if (decision.kind === 'keep' && !failed.has(decision.deviceId) && !this.failedDevices.has(decision.deviceId)) {
       const device = await findDevice(this.infra.database.db, decision.deviceId);
       if (device && device.status === 'active' && device.online) {
         await this.infra.kv.set(key, JSON.stringify(decision.record), { ttlMs: decision.expiresAt - now });
@@ -168,7 +179,7 @@ export class MarketplaceBrain implements GatewayBrain {
       }
     }
     const avoid = decision.kind === 'pick' && decision.avoidDeviceId ? [decision.avoidDeviceId] : [];
-    const exclude = [...failed];
+    const exclude = [...new Set([...failed, ...this.recentlyFailed()])];
     // carrier and city are soft: prefer matches, fall back to the whole country; avoiding the last device too
     const tries = [
       { carrier: parsed.carrier, exclude: [...exclude, ...avoid] },

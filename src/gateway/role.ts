@@ -21,6 +21,8 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
   const meter = new TrafficMeter(infra, gatewayId);
   meter.start(config.GATEWAY_METER_FLUSH_MS);
   const brain = new MarketplaceBrain(infra, meter, {
+    maxConnectionsPerAccount: config.GATEWAY_MAX_CONNECTIONS_PER_ACCOUNT,
+    maxSessionsPerAccount: config.GATEWAY_MAX_SESSIONS_PER_ACCOUNT,
     rank: async (q) => rankedDevices(infra.database.db, { countryCode: q.countryCode, carrier: q.carrier, tier: 'shared', exclude: q.exclude, limit: 5 }),
   });
   brain.start(5000);
