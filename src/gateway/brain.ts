@@ -195,9 +195,13 @@ export class MarketplaceBrain implements GatewayBrain {
       }
       return { ok: true as const, upstream: { deviceId: best.deviceId, url: best.upstream } };
     }
+    // nothing usable: either the country has no modem at all, or every one of them just failed
+    const exists = (await this.options.rank({ countryCode: country, exclude: [] })).length > 0;
     const alternatives = country === 'any' ? [] : (await this.options.rank({ countryCode: 'any', exclude })).map((d) => d.countryCode).filter((c) => c !== country);
     const suggestion = alternatives[0] ? `try -${alternatives[0].toLowerCase()}- or retry in 60s` : 'retry in 60s';
-    return { ok: false as const, failure: { code: exclude.length > 0 ? ('E_STOCK_DEGRADED' as const) : ('E_NO_STOCK_COUNTRY' as const), message: `no online modem for mbl-${parsed.country}; ${suggestion}` } };
+    return exists
+      ? { ok: false as const, failure: { code: 'E_STOCK_DEGRADED' as const, message: `the modems for mbl-${parsed.country} just failed; ${suggestion}` } }
+      : { ok: false as const, failure: { code: 'E_NO_STOCK_COUNTRY' as const, message: `no online modem for mbl-${parsed.country}; ${suggestion}` } };
   }
 
   /** A new sid counts against the account's 50 sessions until its TTL runs out. */

@@ -70,7 +70,7 @@ describe('gateway end to end (real brain, real clients, local modems)', function
     const socks5 = await curl(['--socks5-hostname', `127.0.0.1:${socks}`, '--proxy-user', `${user}-mbl-us:${pass}`, `${target()}/bytes/70000`]);
     expect(socks5.status, socks5.stderr).to.equal(200);
     expect(socks5.body.length).to.equal(70_000);
-    const agent = new ProxyAgent({ uri: `http://127.0.0.1:${http}`, token: `Basic ${Buffer.from(`${user}-mbl-any:${pass}`).toString('base64')}` });
+    const agent = new ProxyAgent({ uri: `http://127.0.0.1:${http}`, token: `Basic ${Buffer.from(`${user}-mbl-us:${pass}`).toString('base64')}` });
     const viaUndici = await request(`${target()}/echo`, { dispatcher: agent });
     expect(viaUndici.statusCode).to.equal(200);
     await viaUndici.body.text();
