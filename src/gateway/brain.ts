@@ -1,4 +1,4 @@
-import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { AuthRequest, GatewayBrain, GatewayFailure, Lease, Target, Upstream } from '../../adapters/gateway/brain.ts';
 import { decideRotation, type SessionRecord } from '../../domain/gateway/rotation.ts';
 import type { ParsedUsername } from '../../domain/gateway/username.ts';
@@ -22,6 +22,8 @@ export type DeviceRanker = (query: { countryCode: string | 'any'; carrier?: stri
 
 export interface BrainOptions {
   rank: DeviceRanker;
+  /** Makes the auth back-off shared by every gateway instance (rate-limiter-flexible's Redis store); in-process when absent. */
+  limiterStore?: { redis: unknown } | undefined;
   maxConnectionsPerAccount?: number;
   maxSessionsPerAccount?: number;
   /** Auth failures before a client address is blocked for 30 s; repeated blocks escalate to 5 min. */
@@ -48,19 +50,24 @@ export class MarketplaceBrain implements GatewayBrain {
   private readonly failedDevices = new Map<string, number>();
   private readonly authLimiter: RateLimiterAbstract;
   private readonly escalation: RateLimiterAbstract;
-  private readonly options: Required<BrainOptions>;
+  private readonly options: Required<Omit<BrainOptions, 'limiterStore'>>;
   private readonly onPasswordChanged = (accountId: string) => void this.recheckPassword(accountId);
 
   constructor(private readonly infra: Infrastructure, private readonly meter: TrafficMeter, options: BrainOptions) {
+    const { limiterStore: _store, ...rest } = options;
     this.options = {
       maxConnectionsPerAccount: 100,
       maxSessionsPerAccount: 50,
       authFailures: { points: 5, perSeconds: 30, blockSeconds: 30, escalateAfterBlocks: 3, escalatedBlockSeconds: 300 },
-      ...options,
+      ...rest,
     };
     const a = this.options.authFailures;
-    this.authLimiter = new RateLimiterMemory({ points: a.points, duration: a.perSeconds, blockDuration: a.blockSeconds });
-    this.escalation = new RateLimiterMemory({ points: a.escalateAfterBlocks, duration: 3600, blockDuration: a.escalatedBlockSeconds });
+    const limiter = (keyPrefix: string, points: number, duration: number, blockDuration: number): RateLimiterAbstract =>
+      options.limiterStore
+        ? new RateLimiterRedis({ storeClient: options.limiterStore.redis, keyPrefix, points, duration, blockDuration })
+        : new RateLimiterMemory({ keyPrefix, points, duration, blockDuration });
+    this.authLimiter = limiter('gw-auth', a.points, a.perSeconds, a.blockSeconds);
+    this.escalation = limiter('gw-auth-escalation', a.escalateAfterBlocks, 3600, a.escalatedBlockSeconds);
     infra.events.on('pool-password-changed', this.onPasswordChanged);
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { startGateway, type RunningGateway } from '../../adapters/gateway/server.ts';
 import { rankedDevices } from '../../projections/pool-scores.ts';
 import type { Infrastructure } from '../infrastructure.ts';
@@ -20,7 +21,11 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
   const gatewayId = `gw-${randomBytes(4).toString('hex')}`;
   const meter = new TrafficMeter(infra, gatewayId);
   meter.start(config.GATEWAY_METER_FLUSH_MS);
+  // with Redis, the auth back-off is shared by every gateway instance
+  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true }) : null;
+  if (redis) { redis.on('error', () => {}); await redis.connect(); }
   const brain = new MarketplaceBrain(infra, meter, {
+    limiterStore: redis ? { redis } : undefined,
     maxConnectionsPerAccount: config.GATEWAY_MAX_CONNECTIONS_PER_ACCOUNT,
     maxSessionsPerAccount: config.GATEWAY_MAX_SESSIONS_PER_ACCOUNT,
     rank: async (q) => rankedDevices(infra.database.db, { countryCode: q.countryCode, carrier: q.carrier, tier: 'shared', exclude: q.exclude, limit: 5 }),
@@ -49,6 +54,7 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
       await gateway.stop();
       brain.close();
       await meter.stop();
+      await redis?.quit().catch(() => redis.disconnect());
     },
   };
 }
