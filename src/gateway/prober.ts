@@ -2,8 +2,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
-import { SocksClient } from 'socks';
 import type { Db } from '../../adapters/db/database.ts';
+import { openTunnel } from '../../adapters/gateway/upstream.ts';
 import type { EventStore } from '../../adapters/eventstore/port.ts';
 import { uuidv7 } from '../../adapters/ids.ts';
 import { fleetDecider } from '../../domain/fleet/decide.ts';
@@ -141,7 +141,7 @@ export async function probe(upstream: string, target: URL, { timeoutMs, signal }
   const started = performance.now();
   let socket: net.Socket | undefined;
   try {
-    socket = await openTunnel(new URL(upstream), target, deadline, timeoutMs);
+    socket = await openProbeTunnel(new URL(upstream), target, deadline, timeoutMs);
     socket.on('error', () => {}); // a reset between tunnel and request surfaces through the request instead
     const { status, body } = await get(socket, target, deadline);
     const latencyMs = Math.round(performance.now() - started);
@@ -173,57 +173,16 @@ function targetPort(target: URL): number {
   return target.port ? Number(target.port) : target.protocol === 'https:' ? 443 : 80;
 }
 
-async function openTunnel(upstream: URL, target: URL, signal: AbortSignal, timeoutMs: number): Promise<net.Socket> {
-  const host = unbracket(target.hostname);
-  const port = targetPort(target);
-  const username = decodeURIComponent(upstream.username);
-  const password = decodeURIComponent(upstream.password);
-  switch (upstream.protocol) {
-    case 'http:':
-      return connectThroughHttp(upstream, target.hostname, port, username ? { username, password } : null, signal);
-    case 'socks5:': {
-      signal.throwIfAborted();
-      const connecting = SocksClient.createConnection({
-        proxy: { host: unbracket(upstream.hostname), port: Number(upstream.port), type: 5, ...(username ? { userId: username, password } : {}) },
-        command: 'connect',
-        destination: { host, port },
-        timeout: timeoutMs,
-      });
-      return abortable(connecting.then((c) => c.socket), signal, (s) => s.destroy());
-    }
-    default:
-      throw new Error(`unsupported upstream scheme ${upstream.protocol}`);
-  }
+/** The same dialer the gateway's listeners use, so a probe takes exactly the path customer traffic takes. */
+async function openProbeTunnel(upstream: URL, target: URL, signal: AbortSignal, timeoutMs: number): Promise<net.Socket> {
+  const opened = await openTunnel({ deviceId: 'probe', url: upstream.toString() }, { host: unbracket(target.hostname), port: targetPort(target) }, { timeoutMs, signal });
+  if (!opened.ok) throw opened.error;
+  const { socket, head } = opened.tunnel;
+  if (head.length > 0) socket.unshift(head);
+  socket.resume();
+  return socket;
 }
 
-function connectThroughHttp(proxy: URL, targetHost: string, port: number, auth: { username: string; password: string } | null, signal: AbortSignal): Promise<net.Socket> {
-  signal.throwIfAborted();
-  const authority = `${targetHost}:${port}`; // targetHost keeps IPv6 brackets, as an authority needs
-  const headers: Record<string, string> = { host: authority };
-  if (auth) headers['proxy-authorization'] = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: unbracket(proxy.hostname), port: Number(proxy.port), method: 'CONNECT', path: authority, headers, agent: false });
-    const onAbort = () => req.destroy(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    req.once('connect', (res, socket, head) => {
-      signal.removeEventListener('abort', onAbort);
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        reject(new Error(`upstream refused CONNECT: ${res.statusCode} ${res.statusMessage ?? ''}`.trim()));
-        return;
-      }
-      if (head.length > 0) socket.unshift(head);
-      resolve(socket);
-    });
-    req.once('error', (error) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(error);
-    });
-    req.end();
-  });
-}
-
-/** A GET over an established tunnel (TLS on top for https); the body is capped at MAX_BODY_BYTES. */
 function get(tunnel: net.Socket, target: URL, signal: AbortSignal): Promise<{ status: number; body: string }> {
   const host = unbracket(target.hostname);
   const socket = target.protocol === 'https:' ? tls.connect({ socket: tunnel, servername: net.isIP(host) ? undefined : host }) : tunnel;
