@@ -4,6 +4,7 @@ import { ProxyAgent, request } from 'undici';
 import { trafficStreamId } from '../../domain/traffic/metered.ts';
 import { DeviceProber } from '../../src/gateway/prober.ts';
 import { api } from '../support/service.ts';
+import { testRedisUrl } from '../support/services.ts';
 import { admin, registerDevice, startPaidService } from '../support/x402.ts';
 import { curl, deadPort, startHttpModem, startOrigin, startSocksModem, type Modem, type Origin } from './listeners/helpers.ts';
 
@@ -213,6 +214,29 @@ describe('gateway end to end (real brain, real clients, local modems)', function
     await prober.tick();
     await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition());
     expect(await rank()).to.include(devices.a!).and.not.include(devices.b!);
+  });
+
+  it('shares the auth back-off between gateway instances through Redis', async function () {
+    const url = await testRedisUrl();
+    if (!url) return this.skip();
+    const { Redis } = await import('ioredis');
+    const { MarketplaceBrain } = await import('../../src/gateway/brain.ts');
+    const redis = new Redis(url);
+    const opts = { rank: async () => [], limiterStore: { redis }, authFailures: { points: 2, perSeconds: 30, blockSeconds: 30, escalateAfterBlocks: 3, escalatedBlockSeconds: 300 } };
+    const [one, two] = [new MarketplaceBrain(world.service.infra, world.service.gateway!.meter, opts), new MarketplaceBrain(world.service.infra, world.service.gateway!.meter, opts)];
+    const client = `198.51.100.${Math.floor(Math.random() * 250)}:${Date.now()}`; // a fresh key: blocks live in Redis
+    try {
+      const attempt = (brain: InstanceType<typeof MarketplaceBrain>) => brain.authenticate({ username: `${user}-mbl-us`, password: 'nope', protocol: 'http', clientAddress: client });
+      const codes = [];
+      for (let i = 0; i < 3; i++) codes.push(((await attempt(one)) as { failure: { code: string } }).failure.code);
+      expect(codes).to.deep.equal(['E_AUTH_INVALID', 'E_AUTH_INVALID', 'E_AUTH_INVALID']);
+      // the other gateway instance has seen none of these failures itself, yet refuses the client
+      expect(((await attempt(two)) as { failure: { code: string } }).failure.code).to.equal('E_RATE_LIMITED_AUTH');
+    } finally {
+      one.close();
+      two.close();
+      redis.disconnect();
+    }
   });
 
   it('backs off clients that keep failing to authenticate (last: it blocks 127.0.0.1)', async () => {
