@@ -4,17 +4,12 @@ import { expect } from 'chai';
 import { decodePaymentResponseHeader } from '@x402/core/http';
 import { keccak256, toHex } from 'viem';
 import { loadPaymentConfig } from '../../../adapters/payments/config.ts';
-import type { Collected, PaymentProcessor, Rejected } from '../../../adapters/payments/port.ts';
+import type { PaymentProcessor, Rejected } from '../../../adapters/payments/port.ts';
 import { createPaymentProcessor } from '../../../adapters/payments/processor.ts';
 import { startChains, type Chains } from '../../support/chains.ts';
-import { buyThroughPaywall, capturePaymentHeader, editHeader } from './paywall.ts';
+import { buyThroughPaywall, capturePaymentHeader, collected, editHeader } from './paywall.ts';
 
 const USDC = 1_000_000n;
-
-function collected(r: Collected | Rejected): Collected {
-  if (!r.ok) throw new Error(`expected Collected, got ${r.code}: ${r.message} ${JSON.stringify(r.details)}`);
-  return r;
-}
 
 describe('adapters/payments on Base (anvil, MockUSDC, official @x402 client)', function () {
   this.timeout(30_000);

@@ -1,17 +1,12 @@
 import { expect } from 'chai';
 import { freePort } from '../../../adapters/chains/evm/anvil.ts';
 import { loadPaymentConfig } from '../../../adapters/payments/config.ts';
-import type { Collected, PaymentProcessor, Rejected } from '../../../adapters/payments/port.ts';
+import type { PaymentProcessor, Rejected } from '../../../adapters/payments/port.ts';
 import { createPaymentProcessor } from '../../../adapters/payments/processor.ts';
 import { startChains, startFacilitator, type Chains, type FacilitatorHandle } from '../../support/chains.ts';
-import { buyThroughPaywall, capturePaymentHeader } from './paywall.ts';
+import { buyThroughPaywall, capturePaymentHeader, collected } from './paywall.ts';
 
 const USDC = 1_000_000n;
-
-function collected(r: Collected | Rejected): Collected {
-  if (!r.ok) throw new Error(`expected Collected, got ${r.code}: ${r.message} ${JSON.stringify(r.details)}`);
-  return r;
-}
 
 describe('adapters/payments through an external x402 facilitator (real HTTP facilitator on the local chains)', function () {
   this.timeout(30_000);

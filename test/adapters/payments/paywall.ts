@@ -108,3 +108,9 @@ export function editHeader(header: string, edit: (json: Record<string, any>) => 
   edit(json);
   return Buffer.from(JSON.stringify(json)).toString('base64');
 }
+
+/** The collected payment, or a failure that names the rejection. */
+export function collected(r: Collected | Rejected): Collected {
+  if (!r.ok) throw new Error(`expected Collected, got ${r.code}: ${r.message} ${JSON.stringify(r.details)}`);
+  return r;
+}

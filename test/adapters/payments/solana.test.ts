@@ -3,18 +3,13 @@ import { Keypair } from '@solana/web3.js';
 import { getBase58Decoder } from '@solana/kit';
 import { decodePaymentResponseHeader } from '@x402/core/http';
 import { loadPaymentConfig } from '../../../adapters/payments/config.ts';
-import type { Collected, PaymentProcessor, Rejected } from '../../../adapters/payments/port.ts';
+import type { PaymentProcessor, Rejected } from '../../../adapters/payments/port.ts';
 import { createPaymentProcessor } from '../../../adapters/payments/processor.ts';
 import { freePort } from '../../../adapters/chains/evm/anvil.ts';
 import { startChains, type Chains } from '../../support/chains.ts';
-import { buyThroughPaywall, capturePaymentHeader, editHeader } from './paywall.ts';
+import { buyThroughPaywall, capturePaymentHeader, collected, editHeader } from './paywall.ts';
 
 const USDC = 1_000_000n;
-
-function collected(r: Collected | Rejected): Collected {
-  if (!r.ok) throw new Error(`expected Collected, got ${r.code}: ${r.message} ${JSON.stringify(r.details)}`);
-  return r;
-}
 
 describe('adapters/payments on Solana (LiteSVM localnet, official @x402 client)', function () {
   this.timeout(30_000);
