@@ -123,14 +123,17 @@ export class Projector {
   }
 
   /**
-   * Read-your-writes: resolves true once every projection has passed `position`, false on timeout.
+   * Read-your-writes: resolves true once the named read models (all of them when `readModels` is
+   * omitted) have passed `position`, false on timeout. Each route names the read models its answer reads.
    * Uses this process's progress when the projector runs here, else polls the stored checkpoints.
    */
-  async waitFor(position: bigint, timeoutMs = 5000): Promise<boolean> {
+  async waitFor(position: bigint, readModels?: readonly string[], timeoutMs = 5000): Promise<boolean> {
+    const names = readModels ?? this.projections.map((p) => p.name);
+    for (const name of names) this.projection(name); // an unknown name is a programming error, not a timeout
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const reached = this.running.size > 0 ? this.progress : await readCheckpoints(this.db);
-      if (this.projections.every((p) => (reached.get(p.name) ?? -1n) >= position)) return true;
+      if (names.every((name) => (reached.get(name) ?? -1n) >= position)) return true;
       const left = deadline - Date.now();
       if (left <= 0) return false;
       await new Promise<void>((resolve) => {

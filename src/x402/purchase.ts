@@ -82,7 +82,7 @@ export async function purchase(ctx: X402Context, order: Order, header: string | 
     }, origin);
     position = failed.position;
   }
-  await infra.projector.waitFor(position, infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+  await infra.projector.waitFor(position, undefined, infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
   return { kind: 'purchased', quote: { ...quote, tier: paid.tier, trafficBytes: paid.trafficBytes, durationSeconds: paid.durationSeconds }, sessionId, sessionToken, expiresAt, payment, collected, port };
 }
 

@@ -38,7 +38,7 @@ for (const kind of await databaseKinds()) {
     const clock = fixedClock('2026-11-20T12:00:00.000Z');
     const probers: DeviceProber[] = [];
 
-    const projected = async () => expect(await projector.waitFor(fleet.head, 10_000)).to.equal(true);
+    const projected = async () => expect(await projector.waitFor(fleet.head, undefined, 10_000)).to.equal(true);
     /** A prober against the lab's origin; its reports move `fleet.head`. */
     const prober = (options: ProberOptions = {}) => {
       const p = new DeviceProber({ db: t.database.db, store, clock }, { probeUrl: lab.origin.url, timeoutMs: 3000, ...options });

@@ -26,7 +26,7 @@ for (const kind of await databaseKinds()) {
 
     const register = (id: string, countryCode: string, carrier: Carrier, tiers?: Tier[]) => fleet.register(id, { countryCode, carrier, tiers });
     const report = (id: string, online: boolean, latencyMs?: number, ip?: string) => fleet.report(id, online, latencyMs, ip);
-    const projected = async () => expect(await projector.waitFor(fleet.head, 10_000)).to.equal(true);
+    const projected = async () => expect(await projector.waitFor(fleet.head, undefined, 10_000)).to.equal(true);
     const ranked = async (query: Partial<RankQuery> = {}) =>
       (await rankedDevices(t.database.db, { countryCode: 'any', tier: 'shared', limit: 50, ...query })).map((d) => d.deviceId);
 

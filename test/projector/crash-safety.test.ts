@@ -59,7 +59,7 @@ for (const kind of await databaseKinds()) {
       await sql`drop trigger crash on projection_checkpoints`.execute(db);
       const second = new Projector(db, store, projections, { maxBatch: 50 });
       await second.start();
-      expect(await second.waitFor(head, 20_000)).to.equal(true);
+      expect(await second.waitFor(head, undefined, 20_000)).to.equal(true);
       await second.stop();
       const resumed = await snapshot(db);
 
@@ -76,7 +76,7 @@ for (const kind of await databaseKinds()) {
       const a = new Projector(db, store, projections, { maxBatch: 7 });
       const b = new Projector(db, store, projections, { maxBatch: 11 });
       await Promise.all([a.start(), b.start()]);
-      expect(await a.waitFor(head, 30_000)).to.equal(true);
+      expect(await a.waitFor(head, undefined, 30_000)).to.equal(true);
       await Promise.all([a.stop(), b.stop()]);
       const raced = await snapshot(db);
       await a.rebuild(['devices']);
@@ -100,7 +100,7 @@ for (const kind of await databaseKinds()) {
 
         const resume = new Projector(db, store, projections, { maxBatch: 20 });
         await resume.start();
-        expect(await resume.waitFor(head, 30_000)).to.equal(true);
+        expect(await resume.waitFor(head, undefined, 30_000)).to.equal(true);
         await resume.stop();
         const resumed = await snapshot(db);
         await resume.rebuild(['devices']);
