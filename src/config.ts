@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { paymentEnv, PaymentConfigError, toPaymentConfig } from '../adapters/payments/config.ts';
+import { peerEnv } from './peers/config.ts';
 
 const url = (schemes: string[]) =>
   z.string().refine((v) => { try { return schemes.includes(new URL(v).protocol.replace(':', '')); } catch { return false; } }, {
@@ -8,7 +9,7 @@ const url = (schemes: string[]) =>
 
 const port = z.coerce.number().int().min(0).max(65535);
 const usdc = z.string().regex(/^\d{1,9}(\.\d{1,6})?$/, 'must be a USDC amount like 4 or 0.25');
-export const ROLES = ['api', 'projector', 'worker', 'gateway'] as const;
+export const ROLES = ['api', 'projector', 'worker', 'gateway', 'relay'] as const;
 export type Role = (typeof ROLES)[number];
 
 const schema = z.object({
@@ -52,6 +53,7 @@ const schema = z.object({
   WORKER_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   /** How long a write waits for the read models to catch up before answering anyway. */
   READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
+  ...peerEnv,
 });
 
 export type Config = z.infer<typeof schema>;

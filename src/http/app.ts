@@ -6,6 +6,7 @@ import { adminDevicesRouter } from './routes/admin-devices.ts';
 import { docsRouter } from './routes/docs.ts';
 import './routes/x402.docs.ts';
 import { healthRouter } from './routes/health.ts';
+import { peerAgentsRouter } from './routes/peer-agents.ts';
 import { rotateRouter } from './routes/rotate.ts';
 import { x402CatalogRouter } from './routes/x402-catalog.ts';
 import { x402DiscoveryRouter } from './routes/x402-discovery.ts';
@@ -46,6 +47,7 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.get('/.well-known/x402.json', discovery.discovery);
   app.use('/v1', referenceCatalogRouter(infra));
   app.use(rotateRouter(infra));
+  app.use('/v1/peer', peerAgentsRouter(infra));
   app.use(notFound);
   app.use(errorHandler);
   return app;
