@@ -1,3 +1,5 @@
+import { accountApiKeysProjection } from './account-api-keys.ts';
+import { accountsProjection } from './accounts.ts';
 import { agentsProjection } from './agents.ts';
 import { devicesProjection } from './devices.ts';
 import { poolAccountsProjection } from './pool-accounts.ts';
@@ -6,4 +8,5 @@ import type { Projection } from './projection.ts';
 import { sessionsProjection } from './sessions.ts';
 
 /** Every read model the service maintains. */
-export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection, poolAccountsProjection, poolScoresProjection];
+export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection, poolAccountsProjection, poolScoresProjection,
+  accountsProjection, accountApiKeysProjection];

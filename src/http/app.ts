@@ -14,6 +14,11 @@ import { x402PurchaseRouter } from './routes/x402-purchase.ts';
 import type { X402Context } from '../x402/context.ts';
 import type { PaymentProcessor } from '../../adapters/payments/port.ts';
 import { pricesFromConfig } from '../x402/prices.ts';
+import { accountsContext } from '../accounts/context.ts';
+import { LoginGuard } from '../accounts/auth.ts';
+import { accountAuthRouter } from './routes/account-auth.ts';
+import { accountApiKeysRouter } from './routes/account-api-keys.ts';
+import { accountAdminRouter } from './routes/account-admin.ts';
 
 export function createApp(infra: Infrastructure, payments: PaymentProcessor | null = infra.payments): Express {
   const ctx: X402Context = { infra, prices: pricesFromConfig(infra.config), payments };
@@ -33,6 +38,10 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use('/v1/x402/manage', x402ManageRouter(ctx));
   app.use('/v1/x402', x402LookupRouter(ctx));
   app.use(rotateRouter(infra));
+  const accounts = accountsContext(infra, payments);
+  app.use(accountAuthRouter(accounts, new LoginGuard(infra.config.LOGIN_MAX_FAILURES, null)));
+  app.use(accountApiKeysRouter(accounts));
+  app.use(accountAdminRouter(accounts));
   app.use(notFound);
   app.use(errorHandler);
   return app;
