@@ -5,6 +5,7 @@ import { requestContext } from './request-context.ts';
 import { adminDevicesRouter } from './routes/admin-devices.ts';
 import { docsRouter } from './routes/docs.ts';
 import './routes/x402.docs.ts';
+import './routes/account.docs.ts';
 import { healthRouter } from './routes/health.ts';
 import { rotateRouter } from './routes/rotate.ts';
 import { x402CatalogRouter } from './routes/x402-catalog.ts';

@@ -10,10 +10,10 @@ import { parse } from '../validate.ts';
 import { iso, usd, usdAmount, userView, walletView } from '../account-views.ts';
 import { emailField, passwordField } from './account-auth.ts';
 
-const createBody = z.strictObject({ email: emailField, password: passwordField.optional(), role: z.enum(ROLES).optional() });
-const patchBody = z.strictObject({ role: z.enum(ROLES).optional(), isActive: z.boolean().optional() })
+export const adminCreateBody = z.strictObject({ email: emailField, password: passwordField.optional(), role: z.enum(ROLES).optional() });
+export const adminPatchBody = z.strictObject({ role: z.enum(ROLES).optional(), isActive: z.boolean().optional() })
   .refine((b) => b.role !== undefined || b.isActive !== undefined, 'send role and/or isActive');
-const creditBody = z.strictObject({ amount: usdAmount, reason: z.string().trim().min(1).max(500) });
+export const adminCreditBody = z.strictObject({ amount: usdAmount, reason: z.string().trim().min(1).max(500) });
 const accountId = z.string().regex(/^[a-f0-9]{24}$/, 'is not an account id');
 
 /** Operators' account management: X-Admin-Key or an admin account. */
@@ -34,7 +34,7 @@ export function accountAdminRouter(ctx: AccountsContext): Router {
   };
 
   router.post('/v1/admin/accounts', async (req, res) => {
-    const body = parse(createBody, req.body);
+    const body = parse(adminCreateBody, req.body);
     const created = await registerAccount(ctx, { email: body.email, password: body.password ?? null, role: body.role, via: 'admin', firstKey: true }, { actor: actor(req), correlationId: req.id });
     const k = created.apiKey!;
     res.status(201).json({ ...(await view(created.accountId)), apiKey: { _id: k.keyId, id: k.keyId, key: k.key, label: k.label, scopes: k.scopes, prefix: k.keyPrefix, createdAt: k.createdAt } });
@@ -46,7 +46,7 @@ export function accountAdminRouter(ctx: AccountsContext): Router {
 
   router.patch('/v1/admin/accounts/:id', async (req, res) => {
     const id = parse(accountId, req.params.id);
-    const body = parse(patchBody, req.body);
+    const body = parse(adminPatchBody, req.body);
     const origin = { actor: actor(req), correlationId: req.id };
     if (body.role !== undefined) await runAccountCommand(ctx, id, { type: 'ChangeRole', data: { role: body.role } }, origin);
     if (body.isActive !== undefined) await runAccountCommand(ctx, id, { type: 'SetActive', data: { isActive: body.isActive } }, origin);
@@ -55,7 +55,7 @@ export function accountAdminRouter(ctx: AccountsContext): Router {
 
   router.post('/v1/admin/accounts/:id/credits', async (req, res) => {
     const id = parse(accountId, req.params.id);
-    const body = parse(creditBody, req.body);
+    const body = parse(adminCreditBody, req.body);
     await runAccountCommand(ctx, id, { type: 'GrantCredit', data: { amountMicro: body.amount, reason: body.reason, grantedBy: actor(req) } }, { actor: actor(req), correlationId: req.id });
     res.status(201).json(await view(id));
   });

@@ -9,7 +9,7 @@ import { ApiError } from '../errors.ts';
 import { parse } from '../validate.ts';
 import { apiKeyView } from '../account-views.ts';
 
-const createBody = z.strictObject({
+export const createKeyBody = z.strictObject({
   label: z.string().trim().min(1).max(100).default('API key'),
   scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length).default([...SCOPES]),
 });
@@ -27,7 +27,7 @@ export function accountApiKeysRouter(ctx: AccountsContext): Router {
 
   router.post('/v1/account/api-keys', requireScope('account:write'), async (req, res) => {
     const p = principalOf(req);
-    const body = parse(createBody, req.body ?? {});
+    const body = parse(createKeyBody, req.body ?? {});
     const beyond = body.scopes.filter((s) => !p.scopes.has(s));
     if (beyond.length) throw new ApiError(403, 'INSUFFICIENT_SCOPE', `a key cannot grant scopes it does not hold: ${beyond.join(', ')}`, { requiredScope: beyond[0], grantedScopes: [...p.scopes] });
     const created = await createApiKey(ctx, p.accountId, body, { actor: `account:${p.accountId}`, correlationId: req.id });

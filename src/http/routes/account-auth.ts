@@ -8,8 +8,8 @@ import { userView } from '../account-views.ts';
 
 export const emailField = z.string().trim().max(254).pipe(z.email({ message: 'must be an e-mail address' }));
 export const passwordField = z.string().min(8, 'must be at least 8 characters').max(256);
-const registerBody = z.strictObject({ email: emailField, password: passwordField });
-const signinBody = z.object({ email: z.string().max(254), password: z.string().max(256) });
+export const registerBody = z.strictObject({ email: emailField, password: passwordField });
+export const signinBody = z.object({ email: z.string().max(254), password: z.string().max(256) });
 
 /** Self-service sign-up and sign-in (the MCP server's email/password mode signs in here). */
 export function accountAuthRouter(ctx: AccountsContext, guard: LoginGuard): Router {
