@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { paymentEnv, PaymentConfigError, toPaymentConfig } from '../adapters/payments/config.ts';
+import { peerEnv } from './peers/config.ts';
 
 const url = (schemes: string[]) =>
   z.string().refine((v) => { try { return schemes.includes(new URL(v).protocol.replace(':', '')); } catch { return false; } }, {
@@ -8,7 +9,7 @@ const url = (schemes: string[]) =>
 
 const port = z.coerce.number().int().min(0).max(65535);
 const usdc = z.string().regex(/^\d{1,9}(\.\d{1,6})?$/, 'must be a USDC amount like 4 or 0.25');
-export const ROLES = ['api', 'projector', 'worker', 'gateway'] as const;
+export const ROLES = ['api', 'projector', 'worker', 'gateway', 'relay'] as const;
 export type Role = (typeof ROLES)[number];
 
 const schema = z.object({
@@ -62,6 +63,7 @@ const schema = z.object({
   ACCOUNT_VOLUME_DISCOUNTS: z.string().regex(/^(\s*\d{1,7}:\d{1,2}\s*)(,\s*\d{1,7}:\d{1,2}\s*)*$|^$/, 'must be minGB:percent pairs like 10:10,50:20').default('50:10,100:20,250:30,500:40'),
   /** How long a write waits for the read models to catch up before answering anyway. */
   READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
+  ...peerEnv,
 });
 
 export type Config = z.infer<typeof schema>;

@@ -7,6 +7,7 @@ import { docsRouter } from './routes/docs.ts';
 import './routes/x402.docs.ts';
 import './routes/account.docs.ts';
 import { healthRouter } from './routes/health.ts';
+import { peerAgentsRouter } from './routes/peer-agents.ts';
 import { rotateRouter } from './routes/rotate.ts';
 import { x402CatalogRouter } from './routes/x402-catalog.ts';
 import { x402DiscoveryRouter } from './routes/x402-discovery.ts';
@@ -42,6 +43,7 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use('/v1/x402/manage', x402ManageRouter(ctx));
   app.use('/v1/x402', x402LookupRouter(ctx));
   app.use(rotateRouter(infra));
+  app.use('/v1/peer', peerAgentsRouter(infra));
   const accounts = accountsContext(infra, payments);
   app.use(accountAuthRouter(accounts, new LoginGuard(infra.config.LOGIN_MAX_FAILURES, null)));
   app.use(accountApiKeysRouter(accounts));
