@@ -14,6 +14,11 @@ import { x402PurchaseRouter } from './routes/x402-purchase.ts';
 import type { X402Context } from '../x402/context.ts';
 import type { PaymentProcessor } from '../../adapters/payments/port.ts';
 import { pricesFromConfig } from '../x402/prices.ts';
+import { poolContext } from '../proxy-pool/context.ts';
+import { poolApiAuthRouter } from './routes/pool-api-auth.ts';
+import { poolApiProxiesRouter } from './routes/pool-api-proxies.ts';
+import { poolApiSourcesRouter } from './routes/pool-api-sources.ts';
+import { poolApiStatsRouter } from './routes/pool-api-stats.ts';
 
 export function createApp(infra: Infrastructure, payments: PaymentProcessor | null = infra.payments): Express {
   const ctx: X402Context = { infra, prices: pricesFromConfig(infra.config), payments };
@@ -33,6 +38,12 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use('/v1/x402/manage', x402ManageRouter(ctx));
   app.use('/v1/x402', x402LookupRouter(ctx));
   app.use(rotateRouter(infra));
+  // The proxy-pool API (seed 003) lives at the root, as the seed writes its paths.
+  const pool = poolContext(infra, payments);
+  app.use(poolApiAuthRouter(pool));
+  app.use(poolApiSourcesRouter(pool));
+  app.use(poolApiProxiesRouter(pool));
+  app.use(poolApiStatsRouter(pool));
   app.use(notFound);
   app.use(errorHandler);
   return app;
