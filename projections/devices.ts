@@ -319,3 +319,22 @@ export function describeStock(stock: CountryStock): { reason: 'no_devices' | 'of
   if (stock.offline === 0) return { reason: 'full', summary: `all ${stock.devices} of its devices are full` };
   return { reason: 'full_or_offline', summary: `of its ${stock.devices} devices ${stock.full} are full and ${stock.offline} offline` };
 }
+
+export interface CityAvailability {
+  name: string;
+  region: string | null;
+  freeDeviceCount: number;
+}
+
+/** Cities of a country that have active devices (null cities left out), with how many are free now. */
+export async function cityAvailability(db: Db, countryCode: string): Promise<CityAvailability[]> {
+  return (await db
+    .selectFrom('fleet_devices')
+    .select(['city as name', sql<string | null>`min(region)`.as('region'), sql<number>`count(*) filter (where ${availableFor()})::int`.as('freeDeviceCount')])
+    .where('country_code', '=', countryCode)
+    .where('status', '=', 'active')
+    .where('city', 'is not', null)
+    .groupBy('city')
+    .orderBy('city')
+    .execute()) as CityAvailability[];
+}
