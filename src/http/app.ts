@@ -27,6 +27,11 @@ import { LoginGuard } from '../accounts/auth.ts';
 import { accountAuthRouter } from './routes/account-auth.ts';
 import { accountApiKeysRouter } from './routes/account-api-keys.ts';
 import { accountAdminRouter } from './routes/account-admin.ts';
+import { poolContext } from '../proxy-pool/context.ts';
+import { poolApiAuthRouter } from './routes/pool-api-auth.ts';
+import { poolApiProxiesRouter } from './routes/pool-api-proxies.ts';
+import { poolApiSourcesRouter } from './routes/pool-api-sources.ts';
+import { poolApiStatsRouter } from './routes/pool-api-stats.ts';
 
 export function createApp(infra: Infrastructure, payments: PaymentProcessor | null = infra.payments): Express {
   const ctx: X402Context = { infra, prices: pricesFromConfig(infra.config), payments };
@@ -60,6 +65,12 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use(accountAuthRouter(accounts, new LoginGuard(infra.config.LOGIN_MAX_FAILURES, null)));
   app.use(accountApiKeysRouter(accounts));
   app.use(accountAdminRouter(accounts));
+  // The proxy-pool API (seed 003) lives at the root, as the seed writes its paths.
+  const pool = poolContext(infra, payments);
+  app.use(poolApiAuthRouter(pool));
+  app.use(poolApiSourcesRouter(pool));
+  app.use(poolApiProxiesRouter(pool));
+  app.use(poolApiStatsRouter(pool));
   app.use(notFound);
   app.use(errorHandler);
   return app;

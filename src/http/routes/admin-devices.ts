@@ -115,7 +115,7 @@ export function adminDevicesRouter(infra: Infrastructure): Router {
   return router;
 }
 
-function requireAdminKey(configured: string | undefined): RequestHandler {
+export function requireAdminKey(configured: string | undefined): RequestHandler {
   const expected = configured ? createHash('sha256').update(configured).digest() : null;
   return (req, _res, next) => {
     const given = req.header('x-admin-key');
