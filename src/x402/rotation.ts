@@ -29,7 +29,7 @@ export async function rotateByToken(infra: Infrastructure, token: string, origin
     throw error;
   }
   await releaseSlot(infra, current.deviceId, port.port_id, origin);
-  await infra.projector.waitFor(handled.position, undefined, infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+  await infra.projector.waitFor(handled.position, ['sessions', 'devices'], infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
   const rotatedAt = infra.clock.now();
   return {
     success: true,
