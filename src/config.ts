@@ -20,6 +20,10 @@ const schema = z.object({
   REDIS_URL: url(['redis', 'rediss']).optional(),
   EVENTSTORE_URL: url(['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover', 'kdb', 'kdb+discover']).optional(),
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** AES-256-GCM key sealing device secrets (64 hex digits or base64); unset = DATA_DIR/secrets.key, generated on first start. */
+  SECRETS_KEY: z.string().regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, 'must be 32 bytes as 64 hex digits or base64 (openssl rand -hex 32)').optional(),
+  /** Keys being rotated out (comma-separated): values sealed under them still open until `npm run cli -- reseal`. */
+  SECRETS_KEY_PREVIOUS: z.string().regex(/^\s*([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)(\s*,\s*([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?))*\s*$/, 'must be keys like SECRETS_KEY, comma-separated').optional(),
   ROLES: z
     .string()
     .default(ROLES.join(','))

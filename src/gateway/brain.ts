@@ -8,6 +8,7 @@ import { findPoolAccount } from '../../projections/pool-accounts.ts';
 import { findSession } from '../../projections/sessions.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { resolveCredential, type Credential } from './credentials.ts';
+import { openUpstream } from '../fleet/secrets.ts';
 import type { TrafficMeter } from './meter.ts';
 import { AccountBudget, MemoryBudgetLedger, sliceFor, type BudgetLedger } from './budget.ts';
 
@@ -180,7 +181,7 @@ export class MarketplaceBrain implements GatewayBrain {
     if (!device || device.status !== 'active' || !device.online || failed.has(device.device_id)) {
       return { ok: false as const, failure: { code: 'E_STOCK_DEGRADED' as const, message: "this port's modem is offline; replace it with POST /v1/x402/manage/ports/replace" } };
     }
-    return { ok: true as const, upstream: { deviceId: device.device_id, url: device.upstream } };
+    return { ok: true as const, upstream: { deviceId: device.device_id, url: openUpstream(this.infra.secrets, device.upstream) } };
   }
 
   private async routePool(account: AccountState, parsed: ParsedUsername, _target: Target, failed: Set<string>) {
@@ -200,7 +201,7 @@ export class MarketplaceBrain implements GatewayBrain {
       const device = await findDevice(this.infra.database.db, decision.deviceId);
       if (device && device.status === 'active' && device.online) {
         await this.infra.kv.set(key, JSON.stringify(decision.record), { ttlMs: decision.expiresAt - now });
-        return { ok: true as const, upstream: { deviceId: device.device_id, url: device.upstream } };
+        return { ok: true as const, upstream: { deviceId: device.device_id, url: openUpstream(this.infra.secrets, device.upstream) } };
       }
     }
     const avoid = decision.kind === 'pick' && decision.avoidDeviceId ? [decision.avoidDeviceId] : [];
@@ -218,7 +219,7 @@ export class MarketplaceBrain implements GatewayBrain {
         const record: SessionRecord = { deviceId: best.deviceId, pinnedAt: now, lastUsed: now };
         await this.infra.kv.set(key, JSON.stringify(record), { ttlMs: Math.max(1, decision.expiresAt - now) });
       }
-      return { ok: true as const, upstream: { deviceId: best.deviceId, url: best.upstream } };
+      return { ok: true as const, upstream: { deviceId: best.deviceId, url: openUpstream(this.infra.secrets, best.upstream) } };
     }
     // nothing usable: either the country has no modem at all, or every one of them just failed
     const exists = (await this.options.rank({ countryCode: country, exclude: [] })).length > 0;

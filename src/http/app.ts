@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { Infrastructure } from '../infrastructure.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { requestContext } from './request-context.ts';
+import { refuseUnsafeStrings } from './safe-input.ts';
 import { adminDevicesRouter } from './routes/admin-devices.ts';
 import { docsRouter } from './routes/docs.ts';
 import './routes/x402.docs.ts';
@@ -40,6 +41,7 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.set('trust proxy', 'loopback');
   app.use(requestContext(infra.logger));
   app.use(express.json({ limit: '100kb' }));
+  app.use(refuseUnsafeStrings);
   app.use(healthRouter(infra));
   app.use(docsRouter(infra));
   app.use('/v1/admin/devices', adminDevicesRouter(infra));
