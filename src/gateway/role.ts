@@ -60,7 +60,7 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
   });
   let prober: DeviceProber | null = null;
   if (config.PROBE_URL) {
-    prober = new DeviceProber({ db: infra.database.db, store: infra.store, clock: infra.clock, logger }, { probeUrl: config.PROBE_URL });
+    prober = new DeviceProber({ db: infra.database.db, store: infra.store, clock: infra.clock, logger, secrets: infra.secrets }, { probeUrl: config.PROBE_URL });
     prober.start(config.PROBE_INTERVAL_MS);
   }
   logger.info({ gatewayId, http: gateway.httpPort, socks5: gateway.socksPort, health: gateway.healthPort, probing: !!prober, coordination: redis ? 'redis' : 'in-process' }, 'gateway listening');

@@ -3,6 +3,7 @@ import { MemoryKeyValue } from '../../adapters/cache/memory.ts';
 import { decideRotation, type SessionRecord } from '../../domain/gateway/rotation.ts';
 import type { ParsedUsername } from '../../domain/gateway/username.ts';
 import { findDevice } from '../../projections/devices.ts';
+import { openUpstream } from '../fleet/secrets.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import type { GatewayCoordination } from './coordination.ts';
 import type { Credential } from './credentials.ts';
@@ -68,7 +69,7 @@ export class Router {
     if (!device || device.status !== 'active' || !device.online || failed.has(device.device_id)) {
       return { ok: false, failure: { code: 'E_STOCK_DEGRADED', message: "this port's modem is offline; replace it with POST /v1/x402/manage/ports/replace" } };
     }
-    return { ok: true, upstream: { deviceId: device.device_id, url: device.upstream } };
+    return { ok: true, upstream: { deviceId: device.device_id, url: openUpstream(this.infra.secrets, device.upstream) } };
   }
 
   private async routePool(accountKey: string, accountId: string, parsed: ParsedUsername, failed: Set<string>): Promise<Routed> {
@@ -89,7 +90,7 @@ export class Router {
       const device = await findDevice(this.infra.database.db, decision.deviceId);
       if (device && device.status === 'active' && device.online) {
         await this.stickySet(key, JSON.stringify(decision.record), decision.expiresAt - now);
-        return { ok: true, upstream: { deviceId: device.device_id, url: device.upstream } };
+        return { ok: true, upstream: { deviceId: device.device_id, url: openUpstream(this.infra.secrets, device.upstream) } };
       }
     }
     const avoid = decision.kind === 'pick' && decision.avoidDeviceId ? [decision.avoidDeviceId] : [];
@@ -107,7 +108,7 @@ export class Router {
         const record: SessionRecord = { deviceId: best.deviceId, pinnedAt: now, lastUsed: now };
         await this.stickySet(key, JSON.stringify(record), Math.max(1, decision.expiresAt - now));
       }
-      return { ok: true, upstream: { deviceId: best.deviceId, url: best.upstream } };
+      return { ok: true, upstream: { deviceId: best.deviceId, url: openUpstream(this.infra.secrets, best.upstream) } };
     }
     // nothing usable: either the country has no modem at all, or every one of them just failed
     const exists = (await this.rank({ countryCode: country, exclude: [] })).length > 0;

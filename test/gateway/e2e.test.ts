@@ -208,7 +208,7 @@ describe('gateway end to end (real brain, real clients, local modems)', function
   });
 
   it('stops choosing a modem whose probes fail: its pool score falls to zero', async () => {
-    const prober = new DeviceProber({ db: world.service.infra.database.db, store: world.service.infra.store, clock: world.service.infra.clock }, { probeUrl: `${target()}/echo`, timeoutMs: 2000 });
+    const prober = new DeviceProber({ db: world.service.infra.database.db, store: world.service.infra.store, clock: world.service.infra.clock, secrets: world.service.infra.secrets }, { probeUrl: `${target()}/echo`, timeoutMs: 2000 });
     const { rankedDevices } = await import('../../projections/pool-scores.ts');
     const rank = async () => (await rankedDevices(world.service.infra.database.db, { countryCode: 'US', tier: 'shared', limit: 10 })).map((d) => d.deviceId);
     expect(await rank()).to.include.members([devices.a!, devices.b!]);
