@@ -31,7 +31,7 @@ describe('gateway end to end (real brain, real clients, local modems)', function
     // a client sees its socket close a moment before the gateway has metered that tunnel
     await waitFor(() => world.service.gateway!.gateway.stats().tunnels === 0, 'tunnels to close');
     await world.service.gateway!.meter.flush();
-    await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition());
+    expect(await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition(), undefined, 60_000), 'read models caught up').to.equal(true);
   };
 
   before(async () => {
@@ -188,7 +188,7 @@ describe('gateway end to end (real brain, real clients, local modems)', function
       data: { accountKind: 'pool', accountId, bytesUp: '0', bytesDown: left.toString(), connections: 0, from: new Date().toISOString(), to: new Date().toISOString(), gateway: 'test' },
       metadata: { correlationId: 'test', causationId: null, actor: 'test', occurredAt: new Date().toISOString() },
     }], { expectedRevision: 'any' });
-    await projector.waitFor(await store.headPosition());
+    expect(await projector.waitFor(await store.headPosition(), undefined, 60_000)).to.equal(true);
     // a tunnel that carries past the balance is revoked at its next meter report
     const auth = await world.service.gateway!.brain.authenticate({ username: `${user}-mbl-us`, password: pass, protocol: 'http', clientAddress: '127.0.0.2' });
     expect(auth.ok, JSON.stringify(auth)).to.equal(true);
@@ -214,7 +214,7 @@ describe('gateway end to end (real brain, real clients, local modems)', function
     expect(await rank()).to.include.members([devices.a!, devices.b!]);
     await modemB.close();
     await prober.tick();
-    await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition());
+    expect(await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition(), undefined, 60_000), 'read models caught up').to.equal(true);
     expect(await rank()).to.include(devices.a!).and.not.include(devices.b!);
   });
 
