@@ -21,6 +21,7 @@ const statusOf: Record<DomainErrorKind, number> = {
   forbidden: 403,
   unavailable: 503,
   rate_limited: 429,
+  unprocessable: 422,
 };
 
 export function toApiError(error: unknown): ApiError {
