@@ -9,6 +9,7 @@ import { createApp } from './http/app.ts';
 import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { SessionWorker } from './x402/worker.ts';
 import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
+import { PoolKeyWorker } from './reseller/worker.ts';
 
 export interface Running {
   infra: Infrastructure;
@@ -24,6 +25,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   const infra = await openInfrastructure(config, clock, logger, given);
   let server: Server | undefined;
   let worker: SessionWorker | undefined;
+  let poolKeyWorker: PoolKeyWorker | undefined;
   let gateway: GatewayRole | undefined;
   try {
     if (config.ROLES.includes('projector')) await infra.projector.start();
@@ -31,6 +33,8 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     if (config.ROLES.includes('worker')) {
       worker = new SessionWorker(infra);
       worker.start(config.WORKER_INTERVAL_MS);
+      poolKeyWorker = new PoolKeyWorker(infra);
+      poolKeyWorker.start(config.WORKER_INTERVAL_MS);
     }
     if (config.ROLES.includes('api')) {
       server = createApp(infra).listen(config.PORT, config.HOST);
@@ -39,6 +43,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   } catch (error) {
     await gateway?.stop();
     await worker?.stop();
+    await poolKeyWorker?.stop();
     await infra.close();
     throw error;
   }
@@ -59,6 +64,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
         clearTimeout(force);
       }
       await worker?.stop();
+      await poolKeyWorker?.stop();
       await gateway?.stop();
       await infra.close();
       logger.info('service stopped');

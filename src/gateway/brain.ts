@@ -9,6 +9,7 @@ import { findSession } from '../../projections/sessions.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { resolveCredential, type Credential } from './credentials.ts';
 import type { TrafficMeter } from './meter.ts';
+import type { PakAccess } from './pak.ts';
 
 const FAILED_DEVICE_AVOID_MS = 60_000;
 
@@ -24,6 +25,8 @@ export interface BrainOptions {
   rank: DeviceRanker;
   /** Makes the auth back-off shared by every gateway instance (rate-limiter-flexible's Redis store); in-process when absent. */
   limiterStore?: { redis: unknown } | undefined;
+  /** Reseller pool-access keys (pak_ passwords); refused when absent. */
+  pak?: PakAccess | undefined;
   maxConnectionsPerAccount?: number;
   maxSessionsPerAccount?: number;
   /** Auth failures before a client address is blocked for 30 s; repeated blocks escalate to 5 min. */
@@ -50,11 +53,13 @@ export class MarketplaceBrain implements GatewayBrain {
   private readonly failedDevices = new Map<string, number>();
   private readonly authLimiter: RateLimiterAbstract;
   private readonly escalation: RateLimiterAbstract;
-  private readonly options: Required<Omit<BrainOptions, 'limiterStore'>>;
+  private readonly options: Required<Omit<BrainOptions, 'limiterStore' | 'pak'>>;
+  private readonly pak: PakAccess | undefined;
   private readonly onPasswordChanged = (accountId: string) => void this.recheckPassword(accountId);
 
   constructor(private readonly infra: Infrastructure, private readonly meter: TrafficMeter, options: BrainOptions) {
-    const { limiterStore: _store, ...rest } = options;
+    const { limiterStore: _store, pak, ...rest } = options;
+    this.pak = pak;
     this.options = {
       maxConnectionsPerAccount: 100,
       maxSessionsPerAccount: 50,
@@ -88,7 +93,12 @@ export class MarketplaceBrain implements GatewayBrain {
     const now = this.infra.clock.now().getTime();
     for (const state of this.accounts.values()) {
       if (state.leases.size === 0) continue;
-      if (state.kind === 'pool') {
+      if (state.kind === 'pak') {
+        const row = await this.pak?.row(state.id); // disable/regenerate/delete are cut by PakAccess itself
+        if (!row) continue;
+        if (row.traffic_cap_bytes !== null) state.totalBytes = BigInt(row.traffic_cap_bytes);
+        state.usedBytes = BigInt(row.traffic_used_bytes);
+      } else if (state.kind === 'pool') {
         const row = await findPoolAccount(this.infra.database.db, state.id);
         if (!row) continue;
         state.totalBytes = BigInt(row.traffic_bytes);
@@ -108,14 +118,17 @@ export class MarketplaceBrain implements GatewayBrain {
   async authenticate(request: AuthRequest): Promise<{ ok: true; lease: Lease } | { ok: false; failure: GatewayFailure }> {
     const blockedFor = await this.blockedSeconds(request.clientAddress);
     if (blockedFor > 0) return { ok: false, failure: { code: 'E_RATE_LIMITED_AUTH', message: `too many failed logins; retry in ${blockedFor} s` } };
-    const resolved = await resolveCredential(this.infra, request.username, request.password);
+    const resolved = await resolveCredential(this.infra, request.username, request.password, this.pak ? { access: this.pak, clientAddress: request.clientAddress } : undefined);
     if (!resolved.ok) {
       if (resolved.failure.code === 'E_AUTH_INVALID') await this.recordFailure(request.clientAddress);
       return resolved;
     }
     const credential = resolved.credential;
     const account = this.account(credential);
-    if (this.remaining(account) <= 0n) return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
+    if (this.remaining(account) <= 0n) {
+      if (credential.kind === 'pak') { this.pak?.capReached(account.id, account.usedBytes + this.meter.unflushed(account.kind, account.id)); return { ok: false, failure: { code: 'E_CAP_EXCEEDED' } }; }
+      return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
+    }
     if (account.leases.size >= this.options.maxConnectionsPerAccount) {
       return { ok: false, failure: { code: 'E_RATE_LIMITED_CONN', message: `over ${this.options.maxConnectionsPerAccount} concurrent connections` } };
     }
@@ -125,6 +138,7 @@ export class MarketplaceBrain implements GatewayBrain {
   private lease(account: AccountState, credential: Credential): Lease {
     const controller = new AbortController();
     account.leases.add(controller);
+    if (credential.kind === 'pak') this.pak?.register(credential, controller);
     this.meter.add(account.kind, account.id, 0, 0, 1);
     const failed = new Set<string>();
     let ended = false;
@@ -133,7 +147,9 @@ export class MarketplaceBrain implements GatewayBrain {
       accountKey: `${account.kind}-${account.id}`,
       revoked: controller.signal,
       async route(target: Target) {
-        return credential.kind === 'port' ? brain.routePort(credential, failed) : brain.routePool(account, credential.parsed, target, failed);
+        const routed = credential.kind === 'port' ? await brain.routePort(credential, failed) : await brain.routePool(account, credential.parsed, target, failed);
+        if (routed.ok && credential.kind === 'pak') await brain.pak?.routed(credential, routed.upstream.deviceId);
+        return routed;
       },
       upstreamFailed(upstream: Upstream) {
         failed.add(upstream.deviceId);
@@ -141,12 +157,17 @@ export class MarketplaceBrain implements GatewayBrain {
       },
       meter(up: number, down: number) {
         brain.meter.add(account.kind, account.id, up, down);
-        if (brain.remaining(account) <= 0n) brain.revokeAll(account); // balance gone: close every tunnel of it
+        if (credential.kind === 'pak') brain.pak?.sessionMeter(account.id, credential.parsed.sid, up, down);
+        if (brain.remaining(account) <= 0n) {
+          brain.revokeAll(account); // balance gone: close every tunnel of it
+          if (credential.kind === 'pak') brain.pak?.capReached(account.id, account.usedBytes + brain.meter.unflushed(account.kind, account.id));
+        }
       },
       end() {
         if (ended) return;
         ended = true;
         account.leases.delete(controller);
+        if (credential.kind === 'pak') brain.pak?.unregister(account.id, controller);
       },
     };
   }
@@ -222,8 +243,8 @@ export class MarketplaceBrain implements GatewayBrain {
   }
 
   private account(credential: Credential): AccountState {
-    const kind: AccountKind = credential.kind === 'port' ? 'session' : 'pool';
-    const id = credential.kind === 'port' ? credential.session.session_id : credential.account.account_id;
+    const kind: AccountKind = credential.kind === 'port' ? 'session' : credential.kind;
+    const id = credential.kind === 'port' ? credential.session.session_id : credential.kind === 'pak' ? credential.key.key_id : credential.account.account_id;
     const state = this.accounts.get(`${kind}-${id}`) ?? { kind, id, totalBytes: 0n, usedBytes: 0n, leases: new Set(), passwordHash: null };
     // the read model is the truth for what was flushed; unflushed bytes are added in remaining()
     state.totalBytes = credential.totalBytes;

@@ -6,6 +6,7 @@ import type { Infrastructure } from '../infrastructure.ts';
 import { MarketplaceBrain } from './brain.ts';
 import { TrafficMeter } from './meter.ts';
 import { DeviceProber } from './prober.ts';
+import { PakAccess } from './pak.ts';
 
 export interface GatewayRole {
   gateway: RunningGateway;
@@ -24,7 +25,10 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
   // with Redis, the auth back-off is shared by every gateway instance
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true }) : null;
   if (redis) { redis.on('error', () => {}); await redis.connect(); }
+  const pak = new PakAccess(infra, gatewayId);
+  pak.start(Math.min(5000, config.GATEWAY_METER_FLUSH_MS));
   const brain = new MarketplaceBrain(infra, meter, {
+    pak,
     limiterStore: redis ? { redis } : undefined,
     maxConnectionsPerAccount: config.GATEWAY_MAX_CONNECTIONS_PER_ACCOUNT,
     maxSessionsPerAccount: config.GATEWAY_MAX_SESSIONS_PER_ACCOUNT,
@@ -53,6 +57,7 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
       await prober?.stop();
       await gateway.stop();
       brain.close();
+      await pak.stop();
       await meter.stop();
       await redis?.quit().catch(() => redis.disconnect());
     },
