@@ -34,6 +34,21 @@ export interface Target {
 }
 
 /**
+ * The bytes a connection may still forward (#8: traffic caps held in flight). The listener takes
+ * from it synchronously for every chunk, in both directions, before it forwards the chunk; when
+ * `take` comes back short it forwards only that much, stops reading, and waits on `refill`.
+ */
+export interface ByteBudget {
+  /** Takes up to `bytes` from the budget; returns how many may be forwarded now (0…bytes). */
+  take(bytes: number): number;
+  /** After a short take: true once more is available, false when the account's balance is spent (close the tunnel). */
+  refill(): Promise<boolean>;
+}
+
+/** For brains (tests, benches) that do not limit traffic. */
+export const UNLIMITED_BUDGET: ByteBudget = { take: (bytes) => bytes, refill: () => Promise.resolve(true) };
+
+/**
  * One authenticated client connection. The listener calls `route` once per tunnel, reports bytes as
  * they flow, and calls `end` exactly once when the client connection is gone.
  */
@@ -44,6 +59,8 @@ export interface Lease {
   route(target: Target): Promise<{ ok: true; upstream: Upstream } | { ok: false; failure: GatewayFailure }>;
   /** The upstream failed to open or died: the next route() must pick a different one. */
   upstreamFailed(upstream: Upstream, error: Error): void;
+  /** Spent per chunk before it is forwarded; one budget per account key, shared by its connections. */
+  readonly budget: ByteBudget;
   /** Bytes since the last call: up = client → target, down = target → client. */
   meter(bytesUp: number, bytesDown: number): void;
   /** Fires when the connection must close now (balance exhausted, credentials regenerated). */

@@ -3,7 +3,7 @@ import type net from 'node:net';
 import { formatGatewayError, GATEWAY_ERRORS, type GatewayErrorCode } from '../../domain/gateway/errors.ts';
 import type { AuthRequest, GatewayBrain, GatewayFailure, Lease } from './brain.ts';
 import { parseConnectAuthority, parseProxyAuthorization } from './http-proxy-auth.ts';
-import { BatchedMeter, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_METER_INTERVAL_MS, pipe } from './pipe.ts';
+import { BatchedMeter, DEFAULT_HALF_CLOSE_GRACE_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_METER_INTERVAL_MS, pipe } from './pipe.ts';
 import { parseCidrList, systemLookup, type Cidr, type LookupFn } from './ssrf.ts';
 import { dialTarget, type DialOptions, type Tunnel } from './upstream.ts';
 
@@ -17,9 +17,11 @@ export interface ListenerTimeouts {
   upstreamConnectMs: number;
   /** A tunnel with no bytes in either direction for this long is closed. */
   idleMs: number;
+  /** Once one side has ended, a tunnel with no bytes for this long is closed (≤ 30 s: a half-closed tunnel holds a connection slot). */
+  halfCloseGraceMs: number;
 }
 
-export const DEFAULT_LISTENER_TIMEOUTS: ListenerTimeouts = { handshakeMs: 10_000, upstreamConnectMs: 10_000, idleMs: DEFAULT_IDLE_TIMEOUT_MS };
+export const DEFAULT_LISTENER_TIMEOUTS: ListenerTimeouts = { handshakeMs: 10_000, upstreamConnectMs: 10_000, idleMs: DEFAULT_IDLE_TIMEOUT_MS, halfCloseGraceMs: DEFAULT_HALF_CLOSE_GRACE_MS };
 
 export interface ListenerOptions {
   brain: GatewayBrain;
@@ -303,7 +305,7 @@ export function createHttpProxy(options: ListenerOptions): ProxyListener<http.Se
       established = true;
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       const meter = new BatchedMeter((u, d) => lease?.meter(u, d), o.meterIntervalMs, (e) => o.onError(asError(e), { requestId, code: 'E_INTERNAL' }));
-      await pipe(socket, dialed.tunnel.socket, { idleTimeoutMs: o.timeouts.idleMs, meter, signal: lease.revoked, clientHead: head, upstreamHead: dialed.tunnel.head });
+      await pipe(socket, dialed.tunnel.socket, { idleTimeoutMs: o.timeouts.idleMs, halfCloseGraceMs: o.timeouts.halfCloseGraceMs, meter, budget: lease.budget, signal: lease.revoked, clientHead: head, upstreamHead: dialed.tunnel.head });
     } catch (e) {
       o.onError(asError(e), { requestId, code: 'E_INTERNAL' });
       if (established) socket.destroy();
@@ -346,10 +348,18 @@ export function createHttpProxy(options: ListenerOptions): ProxyListener<http.Se
     // Count what crossed the tunnel after it opened (the proxy handshake is not the customer's traffic).
     let read = upstream.bytesRead - tunnel.head.length;
     let written = upstream.bytesWritten;
+    // Node's HTTP client owns these sockets' reads, so the budget is spent as bytes are seen and a
+    // short take cuts the request: at most one chunk (≤ 64 KB) beyond the balance per plain request.
+    let exhausted = false;
     const sample = (): void => {
-      meter.add(upstream.bytesWritten - written, upstream.bytesRead - read);
+      const [u, d] = [upstream.bytesWritten - written, upstream.bytesRead - read];
+      meter.add(u, d);
       read = upstream.bytesRead;
       written = upstream.bytesWritten;
+      if (!exhausted && u + d > 0 && lease.budget.take(u + d) < u + d) {
+        exhausted = true;
+        void lease.budget.refill().then((more) => { if (!more) kill(); else exhausted = false; }, kill);
+      }
     };
     const kill = (): void => {
       upstream.destroy();

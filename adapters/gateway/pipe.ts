@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import type { ByteBudget } from './brain.ts';
 
 /**
  * Bidirectional client ⇄ upstream pipe for an open tunnel: byte counting in batches, half-close,
@@ -56,7 +57,15 @@ export class BatchedMeter {
 
 export interface PipeOptions {
   idleTimeoutMs: number;
+  /**
+   * Once one side has ended (half-close), the tunnel closes after this long without bytes: an
+   * upstream that never answers a client's FIN must not hold the account's connection slot for
+   * the whole idle timeout.
+   */
+  halfCloseGraceMs?: number;
   meter: BatchedMeter;
+  /** Spent before each chunk is forwarded; a spent budget closes the tunnel ('exhausted'). */
+  budget?: ByteBudget;
   /** Aborting closes both sides now (balance exhausted, credentials regenerated, shutdown). */
   signal?: AbortSignal;
   /** Client bytes already read during the handshake, bound for the target. */
@@ -65,7 +74,9 @@ export interface PipeOptions {
   upstreamHead?: Buffer;
 }
 
-export type PipeEndReason = 'closed' | 'idle' | 'revoked' | 'error';
+export const DEFAULT_HALF_CLOSE_GRACE_MS = 30_000;
+
+export type PipeEndReason = 'closed' | 'idle' | 'revoked' | 'exhausted' | 'error';
 
 export interface PipeResult {
   reason: PipeEndReason;
@@ -80,7 +91,8 @@ export interface PipeResult {
  * Resolves once both sockets have closed, after the last meter report. Each side's end is passed on
  * as an end (half-close: a client may finish sending and still read the whole answer); an error on
  * either side destroys both; once one side is fully closed the other is ended and destroyed once
- * its pending writes are flushed, since nothing it sends can go anywhere.
+ * its pending writes are flushed, since nothing it sends can go anywhere. Every chunk is paid for
+ * from the budget before it is written, so a spent balance stops the bytes, not the next connection.
  */
 export function pipe(client: net.Socket, upstream: net.Socket, options: PipeOptions): Promise<PipeResult> {
   return new Promise((resolve) => {
@@ -88,7 +100,7 @@ export function pipe(client: net.Socket, upstream: net.Socket, options: PipeOpti
     let error: Error | undefined;
     let bytesUp = 0;
     let bytesDown = 0;
-    const { meter, signal } = options;
+    const { meter, signal, budget } = options;
 
     const stop = (why: PipeEndReason, e?: Error): void => {
       if (reason === undefined) {
@@ -99,17 +111,22 @@ export function pipe(client: net.Socket, upstream: net.Socket, options: PipeOpti
       upstream.destroy();
     };
     const idle = setTimeout(() => stop('idle'), options.idleTimeoutMs);
+    let halfClosed: NodeJS.Timeout | undefined;
+    const onHalfClose = (): void => {
+      halfClosed ??= setTimeout(() => stop('idle'), Math.min(options.idleTimeoutMs, options.halfCloseGraceMs ?? DEFAULT_HALF_CLOSE_GRACE_MS));
+    };
     const onAbort = (): void => stop('revoked');
 
-    const forward = (src: net.Socket, dst: net.Socket, count: (n: number) => void): void => {
+    const forward = (src: net.Socket, dst: net.Socket, count: (n: number) => void, head: Buffer | undefined): void => {
       let waiting = false;
+      /** A chunk waits for the budget: reading stays paused until it is through. */
+      let held = false;
+      let endPending = false;
       const onDrain = (): void => {
         waiting = false;
-        src.resume();
+        if (!held) src.resume();
       };
-      src.on('data', (chunk: Buffer) => {
-        idle.refresh();
-        if (dst.destroyed || dst.writableEnded) return;
+      const write = (chunk: Buffer): void => {
         count(chunk.length);
         // Backpressure: stop reading until the slow side has taken what it has.
         if (!dst.write(chunk) && !waiting) {
@@ -117,11 +134,37 @@ export function pipe(client: net.Socket, upstream: net.Socket, options: PipeOpti
           src.pause();
           dst.once('drain', onDrain);
         }
+      };
+      const send = (chunk: Buffer): void => {
+        const allowed = budget === undefined ? chunk.length : budget.take(chunk.length);
+        if (allowed === chunk.length) return write(chunk);
+        if (allowed > 0) write(chunk.subarray(0, allowed));
+        held = true;
+        src.pause();
+        const rest = chunk.subarray(allowed);
+        budget!.refill().then((more) => {
+          held = false;
+          if (!more) return stop('exhausted');
+          if (dst.destroyed || dst.writableEnded) return;
+          send(rest);
+          if (held) return;
+          if (endPending) onEnd();
+          else if (!waiting) src.resume();
+        }, (e: unknown) => stop('error', e instanceof Error ? e : new Error(String(e))));
+      };
+      src.on('data', (chunk: Buffer) => {
+        idle.refresh();
+        halfClosed?.refresh();
+        if (dst.destroyed || dst.writableEnded) return;
+        send(chunk);
       });
       const onEnd = (): void => {
+        if (held) return void (endPending = true);
+        onHalfClose();
         if (!dst.destroyed) dst.end();
       };
-      // The client may have finished sending during the handshake already.
+      // Bytes read during the handshake go first; the client may have finished sending then already.
+      if (head !== undefined && head.length > 0 && !dst.destroyed) send(head);
       if (src.readableEnded) onEnd();
       else src.on('end', onEnd);
       src.once('close', () => {
@@ -138,20 +181,13 @@ export function pipe(client: net.Socket, upstream: net.Socket, options: PipeOpti
       bytesDown += n;
       meter.add(0, n);
     };
-    if (options.clientHead !== undefined && options.clientHead.length > 0 && !upstream.destroyed) {
-      up(options.clientHead.length);
-      upstream.write(options.clientHead);
-    }
-    if (options.upstreamHead !== undefined && options.upstreamHead.length > 0 && !client.destroyed) {
-      down(options.upstreamHead.length);
-      client.write(options.upstreamHead);
-    }
-    forward(client, upstream, up);
-    forward(upstream, client, down);
+    forward(client, upstream, up, options.clientHead);
+    forward(upstream, client, down, options.upstreamHead);
 
     const closed = (s: net.Socket): Promise<void> => new Promise((r) => (s.closed ? r() : s.once('close', () => r())));
     void Promise.all([closed(client), closed(upstream)]).then(() => {
       clearTimeout(idle);
+      clearTimeout(halfClosed);
       signal?.removeEventListener('abort', onAbort);
       meter.close();
       resolve({ reason: reason ?? 'closed', bytesUp, bytesDown, ...(error === undefined ? {} : { error }) });

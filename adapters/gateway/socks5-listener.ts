@@ -150,7 +150,7 @@ export function createSocks5Proxy(options: ListenerOptions): ProxyListener<net.S
       socket.write(encodeReply(SOCKS5_REPLY.succeeded));
       const clientHead = reader.detach();
       const meter = new BatchedMeter((u, d) => lease?.meter(u, d), o.meterIntervalMs, (e) => o.onError(asError(e), { requestId, code: 'E_INTERNAL' }));
-      await pipe(socket, dialed.tunnel.socket, { idleTimeoutMs: o.timeouts.idleMs, meter, signal: lease.revoked, clientHead, upstreamHead: dialed.tunnel.head });
+      await pipe(socket, dialed.tunnel.socket, { idleTimeoutMs: o.timeouts.idleMs, halfCloseGraceMs: o.timeouts.halfCloseGraceMs, meter, budget: lease.budget, signal: lease.revoked, clientHead, upstreamHead: dialed.tunnel.head });
     } catch (e) {
       o.onError(asError(e), { requestId, code: 'E_INTERNAL' });
       // Before the request reply the client is still listening for one; after it, only a close works.

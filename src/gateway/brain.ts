@@ -9,6 +9,7 @@ import { findSession } from '../../projections/sessions.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { resolveCredential, type Credential } from './credentials.ts';
 import type { TrafficMeter } from './meter.ts';
+import { AccountBudget, MemoryBudgetLedger, sliceFor, type BudgetLedger } from './budget.ts';
 import type { PakAccess } from './pak.ts';
 
 const FAILED_DEVICE_AVOID_MS = 60_000;
@@ -27,6 +28,10 @@ export interface BrainOptions {
   limiterStore?: { redis: unknown } | undefined;
   /** Reseller pool-access keys (pak_ passwords); refused when absent. */
   pak?: PakAccess | undefined;
+  /** Where slices of each account's balance are leased: Redis (shared by every instance) or in-process. */
+  ledger?: BudgetLedger | undefined;
+  /** A leased slice unused this long goes back to the ledger. */
+  budgetIdleReturnMs?: number;
   maxConnectionsPerAccount?: number;
   maxSessionsPerAccount?: number;
   /** Auth failures before a client address is blocked for 30 s; repeated blocks escalate to 5 min. */
@@ -40,6 +45,7 @@ interface AccountState {
   usedBytes: bigint;
   leases: Set<AbortController>;
   passwordHash: string | null;
+  budget: AccountBudget;
 }
 
 /**
@@ -53,14 +59,17 @@ export class MarketplaceBrain implements GatewayBrain {
   private readonly failedDevices = new Map<string, number>();
   private readonly authLimiter: RateLimiterAbstract;
   private readonly escalation: RateLimiterAbstract;
-  private readonly options: Required<Omit<BrainOptions, 'limiterStore' | 'pak'>>;
+  private readonly options: Required<Omit<BrainOptions, 'limiterStore' | 'ledger' | 'pak'>>;
+  private readonly ledger: BudgetLedger;
   private readonly pak: PakAccess | undefined;
   private readonly onPasswordChanged = (accountId: string) => void this.recheckPassword(accountId);
 
   constructor(private readonly infra: Infrastructure, private readonly meter: TrafficMeter, options: BrainOptions) {
-    const { limiterStore: _store, pak, ...rest } = options;
+    const { limiterStore: _store, ledger, pak, ...rest } = options;
+    this.ledger = ledger ?? new MemoryBudgetLedger(() => infra.clock.now().getTime());
     this.pak = pak;
     this.options = {
+      budgetIdleReturnMs: 30_000,
       maxConnectionsPerAccount: 100,
       maxSessionsPerAccount: 50,
       authFailures: { points: 5, perSeconds: 30, blockSeconds: 30, escalateAfterBlocks: 3, escalatedBlockSeconds: 300 },
@@ -92,6 +101,7 @@ export class MarketplaceBrain implements GatewayBrain {
   async refresh(): Promise<void> {
     const now = this.infra.clock.now().getTime();
     for (const state of this.accounts.values()) {
+      await state.budget.maintain().catch((err) => this.infra.logger.warn({ err, account: state.id }, 'gateway budget upkeep failed'));
       if (state.leases.size === 0) continue;
       if (state.kind === 'pak') {
         const row = await this.pak?.row(state.id); // disable/regenerate/delete are cut by PakAccess itself
@@ -132,6 +142,13 @@ export class MarketplaceBrain implements GatewayBrain {
     if (account.leases.size >= this.options.maxConnectionsPerAccount) {
       return { ok: false, failure: { code: 'E_RATE_LIMITED_CONN', message: `over ${this.options.maxConnectionsPerAccount} concurrent connections` } };
     }
+    // the first slice: a balance spent by other gateway instances (not yet in the read model) says no here
+    account.budget.open();
+    if (!(await account.budget.refill())) {
+      void account.budget.close();
+      if (credential.kind === 'pak') return { ok: false, failure: { code: 'E_CAP_EXCEEDED' } };
+      return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
+    }
     return { ok: true, lease: this.lease(account, credential) };
   }
 
@@ -146,6 +163,7 @@ export class MarketplaceBrain implements GatewayBrain {
     return {
       accountKey: `${account.kind}-${account.id}`,
       revoked: controller.signal,
+      budget: account.budget,
       async route(target: Target) {
         const routed = credential.kind === 'port' ? await brain.routePort(credential, failed) : await brain.routePool(account, credential.parsed, target, failed);
         if (routed.ok && credential.kind === 'pak') await brain.pak?.routed(credential, routed.upstream.deviceId);
@@ -168,6 +186,7 @@ export class MarketplaceBrain implements GatewayBrain {
         ended = true;
         account.leases.delete(controller);
         if (credential.kind === 'pak') brain.pak?.unregister(account.id, controller);
+        void account.budget.close().catch((err) => brain.infra.logger.warn({ err, account: account.id }, 'gateway budget give-back failed'));
       },
     };
   }
@@ -245,7 +264,16 @@ export class MarketplaceBrain implements GatewayBrain {
   private account(credential: Credential): AccountState {
     const kind: AccountKind = credential.kind === 'port' ? 'session' : credential.kind;
     const id = credential.kind === 'port' ? credential.session.session_id : credential.kind === 'pak' ? credential.key.key_id : credential.account.account_id;
-    const state = this.accounts.get(`${kind}-${id}`) ?? { kind, id, totalBytes: 0n, usedBytes: 0n, leases: new Set(), passwordHash: null };
+    const key = `${kind}-${id}`;
+    let state = this.accounts.get(key);
+    if (!state) {
+      const created: AccountState = { kind, id, totalBytes: 0n, usedBytes: 0n, leases: new Set(), passwordHash: null, budget: undefined as unknown as AccountBudget };
+      created.budget = new AccountBudget(key, this.ledger, () => ({ totalBytes: created.totalBytes, usedBytes: created.usedBytes }), {
+        sliceBytes: sliceFor(credential.totalBytes), idleReturnMs: this.options.budgetIdleReturnMs,
+        now: () => this.infra.clock.now().getTime(), onError: (err) => this.infra.logger.warn({ err, account: id }, 'gateway budget lease failed'),
+      });
+      state = created;
+    }
     // the read model is the truth for what was flushed; unflushed bytes are added in remaining()
     state.totalBytes = credential.totalBytes;
     state.usedBytes = credential.usedBytes;

@@ -3,6 +3,8 @@ import type { Infrastructure } from '../infrastructure.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { requestContext } from './request-context.ts';
 import { adminDevicesRouter } from './routes/admin-devices.ts';
+import { docsRouter } from './routes/docs.ts';
+import './routes/x402.docs.ts';
 import { healthRouter } from './routes/health.ts';
 import { rotateRouter } from './routes/rotate.ts';
 import { x402CatalogRouter } from './routes/x402-catalog.ts';
@@ -24,6 +26,7 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use(requestContext(infra.logger));
   app.use(express.json({ limit: '100kb' }));
   app.use(healthRouter(infra));
+  app.use(docsRouter(infra));
   app.use('/v1/admin/devices', adminDevicesRouter(infra));
   app.use('/v1/x402', x402CatalogRouter(infra));
   app.use('/v1/x402', discovery);

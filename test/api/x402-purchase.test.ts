@@ -41,7 +41,7 @@ describe('x402 purchase of a dedicated proxy (real local chains)', function () {
     expect(calc.body).to.deep.include({ cost: '20.00', costMicro: '20000000', currency: 'USDC' });
     expect(calc.body.breakdown.duration).to.deep.equal({ seconds: 7200, cost: '0.00' });
     expect((await api(url, 'GET', '/v1/x402/calculate?traffic=0.01')).body.error.code).to.equal('TRAFFIC_TOO_LOW');
-    expect((await api(url, 'GET', '/v1/x402/health')).body).to.deep.equal({ enabled: true, version: '0.1.0' });
+    expect((await api(url, 'GET', '/v1/x402/health')).body).to.deep.equal({ status: 'ok', enabled: true, version: '0.1.0' });
     const info = (await api(url, 'GET', '/v1/x402/info')).body;
     expect(info.limits).to.deep.include({ minDuration: 3600, maxDuration: 2_592_000, minTrafficGB: 0.1 });
     expect(info.wallets.base).to.deep.equal({ recipient: world.chains.base.recipient, asset: world.chains.base.usdc, network: world.chains.base.caip2 });

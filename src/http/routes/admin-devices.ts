@@ -10,6 +10,8 @@ import { handleCommand } from '../../commands/handle.ts';
 import type { Infrastructure } from '../../infrastructure.ts';
 import { ApiError } from '../errors.ts';
 import { parse } from '../validate.ts';
+import { EXAMPLE_TIME, EXAMPLE_UUID, errors, isoDate } from '../openapi/common.ts';
+import { documentRoutes } from '../openapi/registry.ts';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const registerBody = z.strictObject({
@@ -34,6 +36,35 @@ const healthBody = z.strictObject({
   ip: z.union([z.ipv4(), z.ipv6()]).optional(),
 });
 const deviceId = z.string().regex(/^[\w-]{1,64}$/, 'is not a device id');
+
+const deviceBody = z.object({
+  id: z.string(), name: z.string(), countryCode: z.string(),
+  carrier: z.object({ name: z.string(), brand: z.string(), mcc: z.string().nullable().optional(), mnc: z.string().nullable().optional(), technology: z.string().nullable().optional() }),
+  region: z.string().nullable().optional(), city: z.string().nullable().optional(), upstream: z.string(), slots: z.number().int(), allocatedSlots: z.number().int(),
+  tiers: z.array(z.enum(['shared', 'private'])), status: z.enum(['online', 'offline', 'retired']), latencyMs: z.number().nullable(), ip: z.string().nullable(),
+  lastHealthAt: isoDate.nullable(), registeredAt: isoDate.nullable(), retiredAt: isoDate.nullable(),
+}).meta({ id: 'Device' });
+const deviceExample = {
+  id: EXAMPLE_UUID, name: 'modem-001', countryCode: 'US', carrier: { name: 'T-Mobile USA', brand: 'T-Mobile', mcc: '310', mnc: '260', technology: null },
+  region: null, city: 'New York', upstream: 'http://user:****@10.0.0.5:8080', slots: 2, allocatedSlots: 0, tiers: ['shared', 'private'], status: 'online',
+  latencyMs: null, ip: null, lastHealthAt: null, registeredAt: EXAMPLE_TIME, retiredAt: null,
+};
+const security = ['adminKey' as const];
+const tag = 'Admin: fleet';
+const idParams = z.object({ id: deviceId });
+const adminErrors = errors({ 401: ['ADMIN_KEY_REQUIRED', 'ADMIN_KEY_INVALID', 'ADMIN_DISABLED'] });
+documentRoutes(
+  { method: 'post', path: '/v1/admin/devices', tag, security, summary: 'Register a modem', body: registerBody,
+    bodyExample: { name: 'modem-001', countryCode: 'US', carrier: { name: 'T-Mobile USA', brand: 'T-Mobile' }, upstream: 'http://user:pass@10.0.0.5:8080', slots: 2 },
+    responses: { 201: { description: 'Registered', schema: deviceBody, example: deviceExample }, ...errors({ 400: ['VALIDATION_ERROR', 'INVALID_COUNTRY', 'INVALID_UPSTREAM'], 409: 'DEVICE_EXISTS' }), ...adminErrors } },
+  { method: 'get', path: '/v1/admin/devices/:id', tag, security, summary: 'A device as the read model has it', params: idParams,
+    responses: { 200: { description: 'The device', schema: deviceBody, example: deviceExample }, ...errors({ 404: 'DEVICE_NOT_FOUND' }), ...adminErrors } },
+  { method: 'post', path: '/v1/admin/devices/:id/health', tag, security, summary: 'Report a device online or offline', params: idParams, body: healthBody,
+    bodyExample: { online: false },
+    responses: { 200: { description: 'The device after the report', schema: deviceBody, example: { ...deviceExample, status: 'offline' } }, ...errors({ 404: 'DEVICE_NOT_FOUND', 409: 'DEVICE_RETIRED' }), ...adminErrors } },
+  { method: 'delete', path: '/v1/admin/devices/:id', tag, security, summary: 'Retire a device', params: idParams,
+    responses: { 200: { description: 'Retired', schema: deviceBody, example: { ...deviceExample, status: 'retired', retiredAt: EXAMPLE_TIME } }, ...errors({ 404: 'DEVICE_NOT_FOUND' }), ...adminErrors } },
+);
 
 /** Operators' fleet management, behind X-Admin-Key. */
 export function adminDevicesRouter(infra: Infrastructure): Router {

@@ -1,6 +1,15 @@
 import { Router } from 'express';
 import type { Infrastructure } from '../../infrastructure.ts';
 import { VERSION } from '../../version.ts';
+import { z } from 'zod';
+import { documentRoute } from '../openapi/registry.ts';
+
+const healthBody = z.object({ status: z.enum(['healthy', 'unhealthy']), postgres: z.string(), redis: z.string(), eventstore: z.string(), version: z.string() });
+const healthExample = { status: 'healthy', postgres: 'embedded', redis: 'in-process', eventstore: 'pglite', version: '0.1.0' };
+documentRoute({
+  method: 'get', path: '/health', tag: 'Service', summary: 'Health of the service and what it depends on',
+  responses: { 200: { description: 'Healthy', schema: healthBody, example: healthExample }, 503: { description: 'Something the service needs is down', schema: healthBody, example: { ...healthExample, status: 'unhealthy', postgres: 'disconnected' } } },
+});
 
 const PROBE_TIMEOUT_MS = 2000;
 

@@ -6,8 +6,8 @@ import type { Infrastructure } from '../../infrastructure.ts';
 import { ApiError } from '../errors.ts';
 import { parse } from '../validate.ts';
 
-const tierQuery = z.object({ tier: z.enum(['shared', 'private']).optional() });
-const carrierQuery = z.object({ country: z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter ISO 3166-1 code') });
+export const tierQuery = z.object({ tier: z.enum(['shared', 'private']).optional() });
+export const carrierQuery = z.object({ country: z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter ISO 3166-1 code') });
 
 /** Public stock discovery (seed 002 "x402 Endpoints"), answered from the devices read model. */
 export function x402CatalogRouter(infra: Infrastructure): Router {

@@ -8,7 +8,7 @@ import { VERSION } from '../../version.ts';
 import { parse } from '../validate.ts';
 import { gatewayAddress } from '../x402-views.ts';
 
-const calculateQuery = z.object({
+export const calculateQuery = z.object({
   tier: z.enum(['shared', 'private']).default('shared'),
   duration: z.coerce.number().int().optional(),
   traffic: z.string().default('1'),
@@ -51,7 +51,8 @@ export function x402DiscoveryRouter(ctx: X402Context): Router & { discovery: (re
     });
   });
 
-  router.get('/health', (_req, res) => { res.json({ enabled: ctx.payments !== null, version: VERSION }); });
+  // `status: 'ok'` is what agent clients (the official MCP server) read as "online".
+  router.get('/health', (_req, res) => { res.json({ status: 'ok', enabled: ctx.payments !== null, version: VERSION }); });
 
   router.get('/info', async (_req, res) => {
     res.json({

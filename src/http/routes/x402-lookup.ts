@@ -11,9 +11,9 @@ import { publicSessionView } from '../x402-views.ts';
 
 const evmAddress = /^0x[0-9a-fA-F]{40}$/;
 const solanaAddress = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
-const wallet = z.string().refine((w) => evmAddress.test(w) || solanaAddress.test(w), 'must be an EVM (0x…) or Solana address');
-const txId = z.string().regex(/^(0x[0-9a-fA-F]{64}|[1-9A-HJ-NP-Za-km-z]{64,90})$/, 'must be a Base transaction hash or a Solana signature');
-const agentBody = z.strictObject({
+export const wallet = z.string().refine((w) => evmAddress.test(w) || solanaAddress.test(w), 'must be an EVM (0x…) or Solana address');
+export const txId = z.string().regex(/^(0x[0-9a-fA-F]{64}|[1-9A-HJ-NP-Za-km-z]{64,90})$/, 'must be a Base transaction hash or a Solana signature');
+export const agentBody = z.strictObject({
   wallet,
   network: z.enum(['base', 'solana']).optional(),
   name: z.string().trim().min(1).max(100).optional(),

@@ -13,10 +13,10 @@ import { paymentHeader, paymentRequired, publicBase } from './x402-purchase.ts';
 import { limitPerSession, sessionFromToken } from './x402-session-auth.ts';
 
 const country = z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter ISO 3166-1 code');
-const replaceBody = z.strictObject({ portId: z.string().max(64).optional(), country: country.optional() });
-const recreateBody = z.strictObject({ country: country.optional() });
+export const replaceBody = z.strictObject({ portId: z.string().max(64).optional(), country: country.optional() });
+export const recreateBody = z.strictObject({ country: country.optional() });
 const gb = z.union([z.number().nonnegative().max(1e6).transform((n) => String(n)), z.string()]);
-const topupBody = z.strictObject({ addTrafficGB: gb.optional(), addDurationSeconds: z.coerce.number().int().min(0).max(30 * 86_400).optional() });
+export const topupBody = z.strictObject({ addTrafficGB: gb.optional(), addDurationSeconds: z.coerce.number().int().min(0).max(30 * 86_400).optional() });
 
 /** /v1/x402/manage/*: everything a buyer does with the session token from the purchase. */
 export function x402ManageRouter(ctx: X402Context): Router {

@@ -13,12 +13,12 @@ import { parse } from '../validate.ts';
 import { gatewayAddress, paymentView, trafficView } from '../x402-views.ts';
 import { paymentHeader, paymentRequired } from './x402-purchase.ts';
 
-const poolQuery = z.object({
+export const poolQuery = z.object({
   tier: z.literal('mbl', { message: 'the only pool tier is mbl (production modems)' }).default('mbl'),
   country: z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter ISO 3166-1 code').default('us'),
   traffic: z.string().default('1'),
 });
-const topupBody = z.strictObject({ addTrafficGB: z.union([z.number().positive().max(1e6).transform(String), z.string()]) });
+export const poolTopupBody = z.strictObject({ addTrafficGB: z.union([z.number().positive().max(1e6).transform(String), z.string()]) });
 
 /** Countries where the pool has online modems now (pool traffic does not take device slots). */
 async function poolCountries(ctx: X402Context): Promise<Array<{ code: string; onlineDevices: number }>> {
@@ -121,7 +121,7 @@ export function x402PoolRouter(ctx: X402Context): Router {
   });
   router.post('/manage/pool/topup', async (req, res) => {
     const a = await account(req);
-    const bytes = parseTrafficGb(parse(topupBody, req.body ?? {}).addTrafficGB);
+    const bytes = parseTrafficGb(parse(poolTopupBody, req.body ?? {}).addTrafficGB);
     const header = paymentHeader(req);
     if (!header) return paymentRequired(ctx, req, res, poolPriceMicro(ctx, bytes), `Pool top-up, ${formatGb(bytes)} GB`, { topup: { addTrafficGB: formatGb(bytes) } });
     const result = await topUpPoolAccess(ctx, a, bytes, header, { actor: 'pool-account', correlationId: req.id });

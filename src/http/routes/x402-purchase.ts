@@ -9,7 +9,7 @@ import { ApiError } from '../errors.ts';
 import { parse } from '../validate.ts';
 import { newPortView, paymentView, trafficView } from '../x402-views.ts';
 
-const orderQuery = z.object({
+export const orderQuery = z.object({
   country: z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter ISO 3166-1 code'),
   traffic: z.string().default('1'),
   duration: z.coerce.number().int().optional(),

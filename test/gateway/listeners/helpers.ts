@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import type { AuthRequest, GatewayBrain, GatewayFailure, Lease, Target, Upstream } from '../../../adapters/gateway/brain.ts';
+import { UNLIMITED_BUDGET, type AuthRequest, type ByteBudget, type GatewayBrain, type GatewayFailure, type Lease, type Target, type Upstream } from '../../../adapters/gateway/brain.ts';
 import { parseProxyAuthorization } from '../../../adapters/gateway/http-proxy-auth.ts';
 import {
   decodeCredentials,
@@ -386,6 +386,7 @@ export class TestLease implements Lease {
   endCalls = 0;
   private readonly controller = new AbortController();
   readonly revoked = this.controller.signal;
+  budget: ByteBudget = UNLIMITED_BUDGET;
 
   constructor(
     private readonly brain: TestBrain,

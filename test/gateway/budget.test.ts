@@ -1,0 +1,136 @@
+import { expect } from 'chai';
+import net from 'node:net';
+import { SocksClient } from 'socks';
+import { startGatewayRole, type GatewayRole } from '../../src/gateway/role.ts';
+import { api } from '../support/service.ts';
+import { testRedisUrl } from '../support/services.ts';
+import { admin, registerDevice, startPaidService } from '../support/x402.ts';
+import { startHttpModem, startOrigin, waitFor, type Modem, type Origin } from './listeners/helpers.ts';
+
+const MB = 1_000_000;
+const BOUGHT = 100 * MB; // 0.1 GB
+const DOWNLOAD = 80 * MB;
+/** The issue's bound: overrun per account ≤ max(1 MB, 1 % of what it bought). */
+const BOUND = Math.max(MB, BOUGHT / 100);
+
+/** Every byte the client sent and received on a tunnel (what the customer got, headers included). */
+interface Delivered { up: number; down: number }
+
+function drain(socket: net.Socket, request: string): Promise<Delivered> {
+  return new Promise((resolve) => {
+    let down = 0;
+    socket.on('data', (d: Buffer) => { down += d.length; });
+    socket.on('error', () => {});
+    socket.once('close', () => resolve({ up: request.length, down }));
+    socket.write(request);
+  });
+}
+
+async function viaConnect(port: number, user: string, pass: string, originPort: number, path: string): Promise<Delivered> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  await new Promise((r) => socket.once('connect', r));
+  socket.write(`CONNECT 127.0.0.1:${originPort} HTTP/1.1\r\nProxy-Authorization: Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}\r\n\r\n`);
+  let head = Buffer.alloc(0);
+  while (!head.includes('\r\n\r\n')) head = Buffer.concat([head, await new Promise<Buffer>((r) => socket.once('data', r))]);
+  if (!/^HTTP\/1\.1 200/.test(head.toString())) { socket.destroy(); return { up: 0, down: 0 }; }
+  return drain(socket, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+}
+
+async function viaSocks(port: number, user: string, pass: string, originPort: number, path: string): Promise<Delivered> {
+  const { socket } = await SocksClient.createConnection({
+    proxy: { host: '127.0.0.1', port, type: 5, userId: user, password: pass },
+    command: 'connect', destination: { host: '127.0.0.1', port: originPort },
+  });
+  return drain(socket, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+}
+
+/**
+ * #8 item 1: the traffic balance is held in flight. 4 parallel 80 MB downloads on 0.1 GB, split
+ * over two gateway instances that share only Redis (and the database): what the customer receives
+ * stays within max(1 MB, 1 %) of what was bought, and the balance read model ends at zero.
+ */
+describe('gateway in-flight byte budget across two instances (#8)', function () {
+  this.timeout(180_000);
+  let world: Awaited<ReturnType<typeof startPaidService>>;
+  let second: GatewayRole;
+  let origin: Origin;
+  let modem: Modem;
+  let gateways: Array<{ http: number; socks: number }>;
+
+  before(async function () {
+    const redis = await testRedisUrl();
+    if (!redis) return this.skip();
+    [origin, modem] = await Promise.all([startOrigin(), startHttpModem()]);
+    world = await startPaidService({
+      ROLES: 'api,projector,worker,gateway', GATEWAY_HOST: '127.0.0.1', REDIS_URL: redis,
+      GATEWAY_HTTP_PORT: '0', GATEWAY_SOCKS_PORT: '0', GATEWAY_HEALTH_PORT: '0',
+      GATEWAY_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8', GATEWAY_METER_FLUSH_MS: '5000',
+    });
+    // a second gateway instance: its own brain, meter, budgets and Redis connection
+    second = await startGatewayRole(world.service.infra);
+    const first = world.service.gateway!.gateway;
+    gateways = [{ http: first.httpPort, socks: first.socksPort }, { http: second.gateway.httpPort, socks: second.gateway.socksPort }];
+    const device = await registerDevice(world.service, 'US', { upstream: modem.url, slots: 4 });
+    await api(world.service.url, 'POST', `/v1/admin/devices/${device}/health`, { online: true, latencyMs: 50, ip: '100.64.0.1' }, admin);
+  });
+  after(async () => {
+    await second?.stop();
+    await world?.stop();
+    await Promise.all([origin?.close(), modem?.close()]);
+  });
+
+  const settle = async () => {
+    // the clients saw their sockets close; the gateways finish metering those tunnels right after
+    await waitFor(() => world.service.gateway!.gateway.stats().tunnels + second.gateway.stats().tunnels === 0, 'tunnels to close');
+    await new Promise((r) => setTimeout(r, 50));
+    await Promise.all([world.service.gateway!.meter.flush(), second.meter.flush()]);
+    await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition());
+  };
+
+  const check = (delivered: Delivered[], traffic: { totalBytes: string; usedBytes: string; remainingBytes: string }) => {
+    const got = delivered.reduce((n, d) => n + d.up + d.down, 0);
+    expect(traffic.totalBytes).to.equal(String(BOUGHT));
+    expect(got, `delivered ${got} of ${BOUGHT}`).to.be.at.most(BOUGHT + BOUND);
+    // and what was bought was delivered (the slices held by the other instance came back)
+    expect(got).to.be.at.least(BOUGHT - BOUND);
+    expect(traffic.remainingBytes).to.equal('0');
+    expect(traffic.usedBytes).to.equal(String(BOUGHT));
+  };
+
+  it('an x402 session: 4 × 80 MB over CONNECT and SOCKS5 through both instances stop at 0.1 GB', async () => {
+    const tx = await world.chains.base.payUsdc(400_000n);
+    const port = (await api(world.service.url, 'GET', '/v1/x402/proxy?country=US&traffic=0.1', undefined, { 'payment-signature': tx })).body;
+    expect(port.username, JSON.stringify(port)).to.be.a('string');
+    const path = `/bytes/${DOWNLOAD}`;
+    const delivered = await Promise.all([
+      viaConnect(gateways[0]!.http, port.username, port.password, origin.port, path),
+      viaSocks(gateways[0]!.socks, port.username, port.password, origin.port, path),
+      viaConnect(gateways[1]!.http, port.username, port.password, origin.port, path),
+      viaSocks(gateways[1]!.socks, port.username, port.password, origin.port, path),
+    ]);
+    await settle();
+    const credit = (await api(world.service.url, 'GET', '/v1/x402/manage/session/credit', undefined, { 'x-session-token': port.sessionToken })).body;
+    check(delivered, credit.traffic);
+    // a new connection on either instance is refused now
+    expect((await viaConnect(gateways[1]!.http, port.username, port.password, origin.port, '/bytes/10')).down).to.equal(0);
+  });
+
+  it('a pool account: the same through both instances', async () => {
+    const tx = await world.chains.base.payUsdc(400_000n);
+    const bought = await api(world.service.url, 'GET', '/v1/x402/pool?tier=mbl&country=us&traffic=0.1', undefined, { 'payment-signature': tx });
+    expect(bought.status, JSON.stringify(bought.body)).to.equal(200);
+    const user = `${bought.body.username}-mbl-us`;
+    const pass = bought.body.password;
+    const path = `/bytes/${DOWNLOAD}`;
+    const delivered = await Promise.all([
+      viaConnect(gateways[0]!.http, user, pass, origin.port, path),
+      viaSocks(gateways[1]!.socks, user, pass, origin.port, path),
+      viaConnect(gateways[1]!.http, user, pass, origin.port, path),
+      viaSocks(gateways[0]!.socks, user, pass, origin.port, path),
+    ]);
+    await settle();
+    const usage = (await api(world.service.url, 'GET', '/v1/x402/manage/pool/usage', undefined, { 'x-session-token': bought.body.sessionToken })).body;
+    check(delivered, usage.traffic);
+  });
+});
