@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { paymentEnv, PaymentConfigError, toPaymentConfig } from '../adapters/payments/config.ts';
+import { peerEnv } from './peers/config.ts';
 
 const url = (schemes: string[]) =>
   z.string().refine((v) => { try { return schemes.includes(new URL(v).protocol.replace(':', '')); } catch { return false; } }, {
@@ -8,7 +9,7 @@ const url = (schemes: string[]) =>
 
 const port = z.coerce.number().int().min(0).max(65535);
 const usdc = z.string().regex(/^\d{1,9}(\.\d{1,6})?$/, 'must be a USDC amount like 4 or 0.25');
-export const ROLES = ['api', 'projector', 'worker', 'gateway'] as const;
+export const ROLES = ['api', 'projector', 'worker', 'gateway', 'relay'] as const;
 export type Role = (typeof ROLES)[number];
 
 const schema = z.object({
@@ -50,6 +51,16 @@ const schema = z.object({
   PUBLIC_BASE_URL: z.string().url().optional(),
   /** How often the worker looks for sessions to expire (ms). */
   WORKER_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
+  /** Accounts (seed 002). HS256 secret for sign-in JWTs; unset = a random one per process (tokens die with it). */
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(7 * 86400),
+  /** Failed sign-ins per e-mail and per client address before a 15-minute block. */
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Account prices in USD: monthly port slots, and the traffic volume discount as cumulativeGB:percent tiers. */
+  ACCOUNT_SLOT_PRICE_SHARED: usdc.default('10'),
+  ACCOUNT_SLOT_PRICE_PRIVATE: usdc.default('25'),
+  ACCOUNT_SLOT_PERIOD_DAYS: z.coerce.number().int().min(1).max(366).default(30),
+  ACCOUNT_VOLUME_DISCOUNTS: z.string().regex(/^(\s*\d{1,7}:\d{1,2}\s*)(,\s*\d{1,7}:\d{1,2}\s*)*$|^$/, 'must be minGB:percent pairs like 10:10,50:20').default('50:10,100:20,250:30,500:40'),
   /** How long a write waits for the read models to catch up before answering anyway. */
   READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   /** Seals secrets that must be read back (a reseller's pak_ keys); unset = a random key made once in DATA_DIR/seal.key. */
@@ -60,6 +71,7 @@ const schema = z.object({
   RESELLER_PARTNER_ACCOUNTS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** How long the gateway may reuse a pak_ lookup (ms, ≤ 30 s); changes made in this process apply at once. */
   GATEWAY_PAK_CACHE_MS: z.coerce.number().int().min(0).max(30_000).default(5000),
+  ...peerEnv,
 });
 
 export type Config = z.infer<typeof schema>;

@@ -6,7 +6,7 @@ describe('config from the environment', () => {
     const config = loadConfig({});
     expect(config).to.include({ PORT: 3000, DATA_DIR: './data', READ_YOUR_WRITES_TIMEOUT_MS: 5000 });
     expect(config.DATABASE_URL).to.equal(undefined);
-    expect(config.ROLES).to.deep.equal(['api', 'projector', 'worker', 'gateway']);
+    expect(config.ROLES).to.deep.equal(['api', 'projector', 'worker', 'gateway', 'relay']);
   });
 
   it('reads the single-node and production variables', () => {

@@ -41,6 +41,22 @@ export class MemoryKeyValue implements KeyValue {
     this.entries.delete(key);
   }
 
+  private readonly maps = new Map<string, Map<string, string>>();
+
+  async mapSet(key: string, field: string, value: string): Promise<void> {
+    const m = this.maps.get(key) ?? new Map<string, string>();
+    m.set(field, value);
+    this.maps.set(key, m);
+  }
+
+  async mapDelete(key: string, field: string): Promise<void> {
+    this.maps.get(key)?.delete(field);
+  }
+
+  async mapGetAll(key: string): Promise<Record<string, string>> {
+    return Object.fromEntries(this.maps.get(key) ?? []);
+  }
+
   async ping(): Promise<void> {}
-  async close(): Promise<void> { this.entries.clear(); }
+  async close(): Promise<void> { this.entries.clear(); this.maps.clear(); }
 }

@@ -10,6 +10,10 @@ export interface KeyValue {
   del(key: string): Promise<void>;
   /** Adds one and returns the new count; the first increment starts the key's ttl (a fixed window). */
   increment(key: string, ttlMs: number): Promise<number>;
+  /** A small map under one key (e.g. which relay holds which peer); fields do not expire on their own. */
+  mapSet(key: string, field: string, value: string): Promise<void>;
+  mapDelete(key: string, field: string): Promise<void>;
+  mapGetAll(key: string): Promise<Record<string, string>>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

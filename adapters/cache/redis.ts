@@ -38,6 +38,18 @@ export class RedisKeyValue implements KeyValue {
     await this.redis.del(this.prefix + key);
   }
 
+  async mapSet(key: string, field: string, value: string): Promise<void> {
+    await this.redis.hset(this.prefix + key, field, value);
+  }
+
+  async mapDelete(key: string, field: string): Promise<void> {
+    await this.redis.hdel(this.prefix + key, field);
+  }
+
+  async mapGetAll(key: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.prefix + key);
+  }
+
   async ping(): Promise<void> {
     await this.redis.ping();
   }

@@ -5,7 +5,9 @@ import { requestContext } from './request-context.ts';
 import { adminDevicesRouter } from './routes/admin-devices.ts';
 import { docsRouter } from './routes/docs.ts';
 import './routes/x402.docs.ts';
+import './routes/account.docs.ts';
 import { healthRouter } from './routes/health.ts';
+import { peerAgentsRouter } from './routes/peer-agents.ts';
 import { rotateRouter } from './routes/rotate.ts';
 import { x402CatalogRouter } from './routes/x402-catalog.ts';
 import { x402DiscoveryRouter } from './routes/x402-discovery.ts';
@@ -16,6 +18,11 @@ import { x402PurchaseRouter } from './routes/x402-purchase.ts';
 import type { X402Context } from '../x402/context.ts';
 import type { PaymentProcessor } from '../../adapters/payments/port.ts';
 import { pricesFromConfig } from '../x402/prices.ts';
+import { accountsContext } from '../accounts/context.ts';
+import { LoginGuard } from '../accounts/auth.ts';
+import { accountAuthRouter } from './routes/account-auth.ts';
+import { accountApiKeysRouter } from './routes/account-api-keys.ts';
+import { accountAdminRouter } from './routes/account-admin.ts';
 
 export function createApp(infra: Infrastructure, payments: PaymentProcessor | null = infra.payments): Express {
   const ctx: X402Context = { infra, prices: pricesFromConfig(infra.config), payments };
@@ -36,6 +43,11 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use('/v1/x402/manage', x402ManageRouter(ctx));
   app.use('/v1/x402', x402LookupRouter(ctx));
   app.use(rotateRouter(infra));
+  app.use('/v1/peer', peerAgentsRouter(infra));
+  const accounts = accountsContext(infra, payments);
+  app.use(accountAuthRouter(accounts, new LoginGuard(infra.config.LOGIN_MAX_FAILURES, null)));
+  app.use(accountApiKeysRouter(accounts));
+  app.use(accountAdminRouter(accounts));
   app.use(notFound);
   app.use(errorHandler);
   return app;

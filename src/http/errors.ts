@@ -21,6 +21,8 @@ const statusOf: Record<DomainErrorKind, number> = {
   forbidden: 403,
   unavailable: 503,
   rate_limited: 429,
+  unauthorized: 401,
+  payment_required: 402,
   unprocessable: 422,
 };
 
