@@ -71,6 +71,9 @@ const schema = z.object({
   RESELLER_PARTNER_ACCOUNTS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** How long the gateway may reuse a pak_ lookup (ms, ≤ 30 s); changes made in this process apply at once. */
   GATEWAY_PAK_CACHE_MS: z.coerce.number().int().min(0).max(30_000).default(5000),
+  /** Requests a reseller may make to /v1/reseller/* per window; over it → 429 with Retry-After. */
+  RESELLER_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  RESELLER_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   ...peerEnv,
 });
 

@@ -98,7 +98,8 @@ export class PakAccess {
     if (row.reseller_id !== parsed.account) return fail('E_AUTH_INVALID', `this pool access key belongs to another username; use psx_${row.reseller_id}`, 'username_mismatch');
     const used = BigInt(row.traffic_used_bytes);
     const cap = row.traffic_cap_bytes === null ? null : BigInt(row.traffic_cap_bytes);
-    if (cap !== null && used >= cap) return fail('E_CAP_EXCEEDED', `this pool access key used its ${Number(cap) / 1e9} GB cap; ask your provider to top it up`, 'cap_exceeded');
+    // suspended at the cap by a gateway whose last bytes the read model may not show yet: still the cap
+    if ((cap !== null && used >= cap) || (!row.enabled && row.suspended_reason === 'cap_exceeded')) return fail('E_CAP_EXCEEDED', `this pool access key used its ${Number(cap ?? 0n) / 1e9} GB cap; ask your provider to top it up`, 'cap_exceeded');
     const unusable = usable(row, now);
     if (unusable) return fail('E_AUTH_INVALID', unusable, row.enabled ? 'expired' : (row.suspended_reason ?? 'disabled'));
     this.tally(row, clientAddress, null);

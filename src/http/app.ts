@@ -23,6 +23,9 @@ import { LoginGuard } from '../accounts/auth.ts';
 import { accountAuthRouter } from './routes/account-auth.ts';
 import { accountApiKeysRouter } from './routes/account-api-keys.ts';
 import { accountAdminRouter } from './routes/account-admin.ts';
+import './routes/reseller.docs.ts';
+import { resellerPoolKeysRouter } from './routes/reseller-pool-keys.ts';
+import { resellerGatewayRouter } from './routes/reseller-gateway.ts';
 
 export function createApp(infra: Infrastructure, payments: PaymentProcessor | null = infra.payments): Express {
   const ctx: X402Context = { infra, prices: pricesFromConfig(infra.config), payments };
@@ -48,6 +51,8 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use(accountAuthRouter(accounts, new LoginGuard(infra.config.LOGIN_MAX_FAILURES, null)));
   app.use(accountApiKeysRouter(accounts));
   app.use(accountAdminRouter(accounts));
+  app.use(resellerPoolKeysRouter(accounts));
+  app.use(resellerGatewayRouter(accounts));
   app.use(notFound);
   app.use(errorHandler);
   return app;

@@ -60,8 +60,10 @@ const material = (payload: Record<string, string>): KeyMaterial => ({ hash: payl
 const payloadOf = (m: KeyMaterial) => ({ keyHash: m.hash, sealedKey: m.sealed, keyPrefix: m.prefix });
 
 async function settled(infra: Infrastructure, position: bigint, keyId: string): Promise<PoolKeyRow> {
-  // a replayed no-op appended nothing: wait for whatever the first request appended
-  await infra.projector.waitFor(position > 0n ? position : await infra.store.headPosition(), READ_MODELS, infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+  // a replayed no-op appended nothing: wait for the key's last event, which the first request appended
+  let at = position;
+  if (at === 0n) for await (const e of infra.store.readStream(poolKeyStreamId(keyId))) at = e.position;
+  await infra.projector.waitFor(at, READ_MODELS, infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
   const row = await findPoolKey(infra.database.db, keyId);
   if (!row) throw new DomainError('not_found', 'POOL_KEY_NOT_FOUND', 'no such pool access key');
   return row;

@@ -61,7 +61,21 @@ export function resellerPoolKeysRouter(ctx: AccountsContext): Router {
   const sealer = sealerFor(infra.config);
   const view = (row: Parameters<typeof poolKeyView>[0]) => poolKeyView(row, sealer, infra.clock.now());
   const router = Router();
-  router.use('/v1/reseller', authenticate(ctx), requireRole('reseller'));
+  router.use('/v1/reseller', authenticate(ctx), requireRole('reseller'), async (req, res, next) => {
+    // a fixed window per reseller; the SDK retries a 429 after the Retry-After it is given
+    const { RESELLER_RATE_LIMIT: limit, RESELLER_RATE_LIMIT_WINDOW_MS: windowMs } = infra.config;
+    const now = infra.clock.now().getTime();
+    const window = Math.floor(now / windowMs);
+    try {
+      const count = await infra.kv.increment(`rl:reseller:${principalOf(req).accountId}:${window}`, windowMs);
+      if (count <= limit) return next();
+      const retryAfter = Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000));
+      res.setHeader('Retry-After', String(retryAfter));
+      next(new ApiError(429, 'RATE_LIMITED', `over ${limit} requests per ${windowMs / 1000} s; retry in ${retryAfter} s`, { retryAfterSeconds: retryAfter }));
+    } catch (error) {
+      next(error);
+    }
+  });
 
   router.post('/v1/reseller/pool-keys', async (req, res) => {
     const body = parse(createPoolKeyBody, req.body ?? {});
