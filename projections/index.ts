@@ -11,10 +11,19 @@ import type { Projection } from './projection.ts';
 import { poolKeysProjection } from './pool-keys.ts';
 import { poolKeyAuditProjection } from './pool-key-audit.ts';
 import { poolStockProjection } from './pool-stock.ts';
+import { proxyPoolAccountsProjection } from './proxy-pool-accounts.ts';
+import { proxyPoolChecksProjection } from './proxy-pool-checks.ts';
+import { proxyPoolCreditsProjection } from './proxy-pool-credits.ts';
+import { proxyPoolLeasesProjection } from './proxy-pool-leases.ts';
+import { proxyPoolProxiesProjection } from './proxy-pool-proxies.ts';
+import { proxyPoolSourcesProjection } from './proxy-pool-sources.ts';
 import { sessionsProjection } from './sessions.ts';
 
 /** Every read model the service maintains. */
 export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection, poolAccountsProjection, poolScoresProjection,
   peersProjection, peerEarningsProjection, peerPayoutsProjection,
   accountsProjection, accountApiKeysProjection,
-  poolKeysProjection, poolKeyAuditProjection, poolStockProjection];
+  poolKeysProjection, poolKeyAuditProjection, poolStockProjection,
+  // proxy pool (seed 003)
+  proxyPoolAccountsProjection, proxyPoolCreditsProjection, proxyPoolSourcesProjection, proxyPoolProxiesProjection, proxyPoolChecksProjection, proxyPoolLeasesProjection,
+];

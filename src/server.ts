@@ -10,11 +10,14 @@ import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { SessionWorker } from './x402/worker.ts';
 import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
 import { PoolKeyWorker } from './reseller/worker.ts';
+import { PoolWorker } from './proxy-pool/worker.ts';
 
 export interface Running {
   infra: Infrastructure;
   /** The gateway role, when it runs here. */
   gateway: GatewayRole | undefined;
+  /** The proxy pool's scheduler and checker runner, when the worker role runs here. */
+  pool: PoolWorker | undefined;
   /** The API's address when the api role runs. */
   url: string | null;
   stop(): Promise<void>;
@@ -27,6 +30,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   let worker: SessionWorker | undefined;
   let poolKeyWorker: PoolKeyWorker | undefined;
   let gateway: GatewayRole | undefined;
+  let pool: PoolWorker | undefined;
   try {
     if (config.ROLES.includes('projector')) await infra.projector.start();
     if (config.ROLES.includes('gateway')) gateway = await startGatewayRole(infra);
@@ -35,6 +39,8 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
       worker.start(config.WORKER_INTERVAL_MS);
       poolKeyWorker = new PoolKeyWorker(infra);
       poolKeyWorker.start(config.WORKER_INTERVAL_MS);
+      pool = new PoolWorker(infra);
+      await pool.start();
     }
     if (config.ROLES.includes('api')) {
       server = createApp(infra).listen(config.PORT, config.HOST);
@@ -44,15 +50,18 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     await gateway?.stop();
     await worker?.stop();
     await poolKeyWorker?.stop();
+    await pool?.stop();
     await infra.close();
     throw error;
   }
   const address = server?.address();
   const url = address && typeof address === 'object' ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : null;
+  if (url) pool?.useJudge(`${url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//127.0.0.1:')}/judge`);
   logger.info({ roles: config.ROLES, url }, 'service started');
   return {
     infra,
     gateway,
+    pool,
     url,
     async stop() {
       if (server) {
@@ -65,6 +74,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
       }
       await worker?.stop();
       await poolKeyWorker?.stop();
+      await pool?.stop();
       await gateway?.stop();
       await infra.close();
       logger.info('service stopped');
