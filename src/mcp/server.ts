@@ -8,6 +8,12 @@ import { miscTools } from './tools-misc.ts';
 import { x402Tools } from './tools-x402.ts';
 import { agentWallet } from './wallet.ts';
 
+/** The tools `npm run mcp` exposes, for discovery documents (building them makes no call). */
+export function mcpToolCatalog(): Array<{ name: string; description: string }> {
+  const api = apiClient('http://localhost');
+  return [...x402Tools(api, null, new SessionCache()), ...miscTools(api, null, new SessionCache())].map((t) => ({ name: t.name, description: t.description }));
+}
+
 /** This API as MCP tools. Tool failures are answers (isError) the model can read, never a crashed server. */
 export function createMcpServer(config: McpConfig): { server: McpServer; tools: Tool[] } {
   const api = apiClient(config.PROXIES_API_URL);
