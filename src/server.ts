@@ -9,11 +9,14 @@ import { createApp } from './http/app.ts';
 import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { SessionWorker } from './x402/worker.ts';
 import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
+import { startRelayRole, type RelayRole } from './peers/relay-role.ts';
 
 export interface Running {
   infra: Infrastructure;
   /** The gateway role, when it runs here. */
   gateway: GatewayRole | undefined;
+  /** The relay role (peers' WebSocket), when it runs here. */
+  relay: RelayRole | undefined;
   /** The API's address when the api role runs. */
   url: string | null;
   stop(): Promise<void>;
@@ -25,8 +28,10 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   let server: Server | undefined;
   let worker: SessionWorker | undefined;
   let gateway: GatewayRole | undefined;
+  let relay: RelayRole | undefined;
   try {
     if (config.ROLES.includes('projector')) await infra.projector.start();
+    if (config.ROLES.includes('relay')) relay = await startRelayRole(infra);
     if (config.ROLES.includes('gateway')) gateway = await startGatewayRole(infra);
     if (config.ROLES.includes('worker')) {
       worker = new SessionWorker(infra);
@@ -38,6 +43,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     }
   } catch (error) {
     await gateway?.stop();
+    await relay?.stop();
     await worker?.stop();
     await infra.close();
     throw error;
@@ -48,6 +54,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   return {
     infra,
     gateway,
+    relay,
     url,
     async stop() {
       if (server) {
@@ -60,6 +67,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
       }
       await worker?.stop();
       await gateway?.stop();
+      await relay?.stop();
       await infra.close();
       logger.info('service stopped');
     },
