@@ -10,3 +10,14 @@ export function uuidv7(nowMs: number = Date.now()): string {
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/**
+ * A 24-hex id shaped like the seed's `_id`s (MongoDB ObjectId layout: 4 bytes of seconds, 5 random bytes per
+ * process, a 3-byte counter): time-ordered, in creation order within a process, no `-` (fits a gateway username).
+ */
+const processRandom = randomBytes(5).toString('hex');
+let counter = randomBytes(3).readUIntBE(0, 3);
+export function objectId(nowMs: number = Date.now()): string {
+  counter = (counter + 1) % 0x1000000;
+  return Math.floor(nowMs / 1000).toString(16).padStart(8, '0').slice(-8) + processRandom + counter.toString(16).padStart(6, '0');
+}

@@ -247,3 +247,22 @@ export async function freeDevices(
 export async function slotHolders(db: Db, allocatedBefore: Date) {
   return db.selectFrom('fleet_slots').selectAll().where('allocated_at', '<', allocatedBefore.toISOString()).limit(500).execute();
 }
+
+export interface CityAvailability {
+  name: string;
+  region: string | null;
+  freeDeviceCount: number;
+}
+
+/** Cities of a country that have active devices (null cities left out), with how many are free now. */
+export async function cityAvailability(db: Db, countryCode: string): Promise<CityAvailability[]> {
+  return (await db
+    .selectFrom('fleet_devices')
+    .select(['city as name', sql<string | null>`min(region)`.as('region'), sql<number>`count(*) filter (where ${available})::int`.as('freeDeviceCount')])
+    .where('country_code', '=', countryCode)
+    .where('status', '=', 'active')
+    .where('city', 'is not', null)
+    .groupBy('city')
+    .orderBy('city')
+    .execute()) as CityAvailability[];
+}

@@ -1,3 +1,5 @@
+import { accountApiKeysProjection } from './account-api-keys.ts';
+import { accountsProjection } from './accounts.ts';
 import { agentsProjection } from './agents.ts';
 import { devicesProjection } from './devices.ts';
 import { poolAccountsProjection } from './pool-accounts.ts';
@@ -10,4 +12,5 @@ import { sessionsProjection } from './sessions.ts';
 
 /** Every read model the service maintains. */
 export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection, poolAccountsProjection, poolScoresProjection,
-  peersProjection, peerEarningsProjection, peerPayoutsProjection];
+  peersProjection, peerEarningsProjection, peerPayoutsProjection,
+  accountsProjection, accountApiKeysProjection];

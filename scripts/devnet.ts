@@ -1,10 +1,13 @@
 // Local Base stand-in: anvil + MockUSDC, a funded buyer, and the env the service needs.
 // Usage: npm run devnet   (env: DEVNET_PORT=8545, DEVNET_CHAIN_ID=31337, DEVNET_FILE=data/devnet.json)
+//        npm run devnet -- --base-mainnet   (or DEVNET_MODE=base-mainnet): anvil as Base mainnet (chain 8453, USDC at
+//        its canonical address), for agent clients that hard-code it; the funded buyer is the agent wallet.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { devClients, startAnvil } from '../adapters/chains/evm/anvil.ts';
 import { deployMockUsdc, mintUsdc } from '../adapters/chains/evm/deploy.ts';
+import { startBaseMainnetDevnet } from '../adapters/chains/evm/base-mainnet.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const port = Number(process.env['DEVNET_PORT'] ?? 8545);
@@ -12,8 +15,11 @@ const chainId = Number(process.env['DEVNET_CHAIN_ID'] ?? 31337);
 const outFile = resolve(repoRoot, process.env['DEVNET_FILE'] ?? 'data/devnet.json');
 const BUYER_FUNDS = 1_000_000_000n; // 1,000 USDC in micro-USDC
 
+const baseMainnet = process.argv.includes('--base-mainnet') || process.env['DEVNET_MODE'] === 'base-mainnet';
+
 async function main(): Promise<void> {
-  const anvil = await startAnvil({ port, chainId });
+  const mainnet = baseMainnet ? await startBaseMainnetDevnet({ port, agentFundsMicro: BUYER_FUNDS }) : null;
+  const anvil = mainnet?.anvil ?? (await startAnvil({ port, chainId }));
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
@@ -35,8 +41,11 @@ async function main(): Promise<void> {
     if (!settler || !buyer || !recipient) throw new Error('anvil returned fewer than 3 accounts');
     const { publicClient, wallet } = devClients(anvil, settler.privateKey);
 
-    const { address: usdc } = await deployMockUsdc({ wallet, publicClient });
-    await mintUsdc({ wallet, publicClient, usdc, to: buyer.address, amount: BUYER_FUNDS });
+    let usdc = mainnet?.usdc;
+    if (!usdc) {
+      usdc = (await deployMockUsdc({ wallet, publicClient })).address;
+      await mintUsdc({ wallet, publicClient, usdc, to: buyer.address, amount: BUYER_FUNDS });
+    }
 
     const env = {
       BASE_RPC_URL: anvil.rpcUrl,
@@ -52,6 +61,7 @@ async function main(): Promise<void> {
       network: `eip155:${anvil.chainId}`,
       usdc,
       buyer: { address: buyer.address, privateKey: buyer.privateKey, usdcMicro: BUYER_FUNDS.toString() },
+      mode: mainnet ? 'base-mainnet' : 'local',
       recipient: recipient.address,
       settler: { address: settler.address, privateKey: settler.privateKey },
       env,
@@ -63,6 +73,10 @@ async function main(): Promise<void> {
     console.log(`devnet: buyer ${buyer.address} holds 1000 USDC; recipient ${recipient.address}`);
     console.log(`devnet: wrote ${outFile}; service env:`);
     for (const [k, v] of Object.entries(env)) console.log(`${k}=${v}`);
+    if (mainnet) {
+      console.log('devnet: impersonating Base mainnet (chain 8453, USDC at its canonical address). Agent client env:');
+      console.log(`AGENT_WALLET_KEY=${buyer.privateKey} BASE_RPC_URL=${anvil.rpcUrl} PROXIES_API_URL=http://localhost:3000`);
+    }
     console.log('devnet ready (Ctrl-C to stop)');
   } catch (err) {
     console.error('devnet failed:', err);

@@ -51,6 +51,16 @@ const schema = z.object({
   PUBLIC_BASE_URL: z.string().url().optional(),
   /** How often the worker looks for sessions to expire (ms). */
   WORKER_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
+  /** Accounts (seed 002). HS256 secret for sign-in JWTs; unset = a random one per process (tokens die with it). */
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(7 * 86400),
+  /** Failed sign-ins per e-mail and per client address before a 15-minute block. */
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Account prices in USD: monthly port slots, and the traffic volume discount as cumulativeGB:percent tiers. */
+  ACCOUNT_SLOT_PRICE_SHARED: usdc.default('10'),
+  ACCOUNT_SLOT_PRICE_PRIVATE: usdc.default('25'),
+  ACCOUNT_SLOT_PERIOD_DAYS: z.coerce.number().int().min(1).max(366).default(30),
+  ACCOUNT_VOLUME_DISCOUNTS: z.string().regex(/^(\s*\d{1,7}:\d{1,2}\s*)(,\s*\d{1,7}:\d{1,2}\s*)*$|^$/, 'must be minGB:percent pairs like 10:10,50:20').default('50:10,100:20,250:30,500:40'),
   /** How long a write waits for the read models to catch up before answering anyway. */
   READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   ...peerEnv,

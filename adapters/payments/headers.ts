@@ -10,9 +10,10 @@ export interface ResourceDescription {
 }
 
 /** Base64 of the x402 v2 PaymentRequired object, for the PAYMENT-REQUIRED header of a 402. */
-export function paymentRequiredHeader(requirements: X402Requirement[], resource: ResourceDescription, error?: string): string {
+export function paymentRequiredHeader(requirements: X402Requirement[], resource: ResourceDescription, error?: string, extensions?: Record<string, unknown>): string {
   return encodePaymentRequiredHeader({
     x402Version: 2,
+    ...(extensions ? { extensions } : {}),
     ...(error === undefined ? {} : { error }),
     resource: {
       url: resource.url,

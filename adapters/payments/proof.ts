@@ -62,6 +62,7 @@ export function parsePaymentHeader(header: string): PaymentProof {
   if (json === undefined) {
     return malformed('expected a Base tx hash (0x + 64 hex), a Solana signature (base58, 64 bytes) or an x402 payment payload (base64 JSON)');
   }
+  if (typeof json === 'object' && json !== null && 'transactionHash' in json) return transactionReport(json as Record<string, unknown>);
   const version = typeof json === 'object' && json !== null && 'x402Version' in json ? json.x402Version : undefined;
   if (version === 2) {
     const p = v2Schema.safeParse(json);
@@ -100,6 +101,20 @@ function decodeJson(value: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `{transactionHash, network, payer}` in X-Payment, as existing agent clients (the official MCP server) send it
+ * after a plain USDC transfer: the same as that hash alone. The chain decides who paid, never `payer`.
+ */
+function transactionReport(json: Record<string, unknown>): PaymentProof {
+  const { transactionHash, network } = json;
+  if (typeof transactionHash !== 'string') return malformed('transactionHash must be a string');
+  if (network !== undefined && network !== 'base' && network !== 'solana') return malformed(`network must be base or solana (got ${JSON.stringify(network)})`);
+  if (network !== 'solana' && EVM_TX_HASH.test(transactionHash)) return { kind: 'evm_tx', hash: transactionHash.toLowerCase() as `0x${string}` };
+  const signature = network !== 'base' ? solanaSignature(transactionHash) : undefined;
+  if (signature) return { kind: 'solana_sig', signature };
+  return malformed(`transactionHash is not a ${network ?? 'Base or Solana'} transaction (0x + 64 hex on Base, a base58 signature on Solana)`);
 }
 
 function malformed(reason: string): PaymentProof {

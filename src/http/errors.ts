@@ -22,6 +22,7 @@ const statusOf: Record<DomainErrorKind, number> = {
   unavailable: 503,
   rate_limited: 429,
   unauthorized: 401,
+  payment_required: 402,
 };
 
 export function toApiError(error: unknown): ApiError {

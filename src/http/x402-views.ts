@@ -31,7 +31,9 @@ export function newPortView(config: Config, port: AllocatedPort, publicBase: str
 }
 
 export function paymentView(p: PaymentRef) {
-  return { network: p.network, proof: p.proof, transaction: p.transaction, payer: p.payer, amount: formatUsdc(BigInt(p.amountMicro)), amountMicro: p.amountMicro };
+  const amount = formatUsdc(BigInt(p.amountMicro));
+  // transactionHash / amountPaid / currency: the names agent clients (the official MCP server) read.
+  return { network: p.network, proof: p.proof, transaction: p.transaction, payer: p.payer, amount, amountMicro: p.amountMicro, transactionHash: p.transaction, amountPaid: amount, currency: 'USDC' as const };
 }
 
 export function trafficView(total: bigint, used: bigint) {

@@ -13,6 +13,7 @@ const evmAddress = /^0x[0-9a-fA-F]{40}$/;
 const solanaAddress = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
 export const wallet = z.string().refine((w) => evmAddress.test(w) || solanaAddress.test(w), 'must be an EVM (0x…) or Solana address');
 export const txId = z.string().regex(/^(0x[0-9a-fA-F]{64}|[1-9A-HJ-NP-Za-km-z]{64,90})$/, 'must be a Base transaction hash or a Solana signature');
+export const walletQuery = z.object({ status: z.enum(['active', 'expired', 'all']).default('all') });
 export const agentBody = z.strictObject({
   wallet,
   network: z.enum(['base', 'solana']).optional(),
@@ -42,8 +43,10 @@ export function x402LookupRouter(ctx: X402Context): Router {
 
   router.get('/sessions/wallet/:wallet', async (req, res) => {
     const w = parse(wallet, req.params.wallet);
-    const sessions = await sessionsByPayer(infra.database.db, w);
-    res.json({ wallet: w, count: sessions.length, sessions: sessions.map((s) => publicSessionView(s, infra.clock.now())) });
+    const { status } = parse(walletQuery, req.query);
+    const views = (await sessionsByPayer(infra.database.db, w)).map((s) => publicSessionView(s, infra.clock.now()));
+    const sessions = status === 'all' ? views : views.filter((v) => v.status === status);
+    res.json({ wallet: w, count: sessions.length, sessions });
   });
 
   router.post('/agents', async (req, res) => {

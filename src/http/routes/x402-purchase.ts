@@ -8,6 +8,9 @@ import { purchase } from '../../x402/purchase.ts';
 import { ApiError } from '../errors.ts';
 import { parse } from '../validate.ts';
 import { newPortView, paymentView, trafficView } from '../x402-views.ts';
+import { findRouteDoc } from '../openapi/registry.ts';
+import { agentSession } from '../x402-agent-views.ts';
+import { discoveryOf, paymentIdFor, v1PaymentRequirement } from '../x402-wire.ts';
 
 export const orderQuery = z.object({
   country: z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter ISO 3166-1 code'),
@@ -38,7 +41,11 @@ export function paymentRequired(ctx: X402Context, req: Request, res: Response, a
   const networks = payments.networks();
   const first = networks[0];
   const expires = new Date(ctx.infra.clock.now().getTime() + (accepts[0]?.maxTimeoutSeconds ?? 300) * 1000).toISOString();
-  res.setHeader('PAYMENT-REQUIRED', paymentRequiredHeader(accepts, resource, 'payment required'));
+  // Discovery (bazaar) from the route's own registration; v1 clients read `paymentRequirement`.
+  const given = req.method === 'GET' ? req.query : (typeof req.body === 'object' && req.body ? req.body : {});
+  const discovery = discoveryOf(findRouteDoc(req.method, `${req.baseUrl}${req.route?.path ?? ''}`), req.method, given as Record<string, unknown>);
+  const extensions = discovery ? { bazaar: discovery.bazaar } : undefined;
+  res.setHeader('PAYMENT-REQUIRED', paymentRequiredHeader(accepts, resource, 'payment required', extensions));
   res.status(402).json({
     status: 402,
     message: 'Payment Required',
@@ -47,13 +54,15 @@ export function paymentRequired(ctx: X402Context, req: Request, res: Response, a
     currency: 'USDC',
     recipient: Object.fromEntries(networks.map((n) => [n.network, n.recipient])),
     networks: networks.map((n) => n.network),
-    payment: first && { payTo: first.recipient, amount: formatUsdc(amountMicro), currency: 'USDC', network: first.network, expires },
+    payment: first && { paymentId: paymentIdFor(resource.url, amountMicro), payTo: first.recipient, amount: formatUsdc(amountMicro), currency: 'USDC', network: first.network, expires },
     ...extra,
     instructions: 'Send the USDC price to the recipient on one of the networks, then repeat this request with the transaction hash (or an x402 payment payload) in the Payment-Signature header.',
     x402Version: 2,
     error: 'payment required',
     resource,
     accepts,
+    ...(extensions ? { extensions } : {}),
+    paymentRequirement: v1PaymentRequirement(networks, accepts, amountMicro, resource, discovery?.outputSchema),
   });
 }
 
@@ -74,14 +83,24 @@ export function x402PurchaseRouter(ctx: X402Context): Router {
       return paymentRequired(ctx, req, res, outcome.quote.amountMicro, `Mobile proxy, ${countryCode}, ${formatGb(outcome.quote.trafficBytes)} GB`, { order: orderView(outcome.quote, countryCode, order.carrier) });
     }
     res.setHeader('PAYMENT-RESPONSE', paymentResponseHeader(outcome.collected));
+    const port = outcome.port ? newPortView(ctx.infra.config, outcome.port, publicBase(ctx, req)) : null;
+    const proxy = port && { host: port.host, httpPort: port.httpPort, socksPort: port.socksPort, username: port.username, password: port.password };
+    const now = ctx.infra.clock.now();
     res.status(200).json({
+      success: true,
       sessionId: outcome.sessionId,
       sessionToken: outcome.sessionToken,
-      ...(outcome.port ? newPortView(ctx.infra.config, outcome.port, publicBase(ctx, req)) : { portId: null, portAllocationFailed: true, hint: 'payment kept: no device was free; call POST /v1/x402/manage/ports/recreate with your session token' }),
+      ...(port ?? { portId: null, portAllocationFailed: true, hint: 'payment kept: no device was free; call POST /v1/x402/manage/ports/recreate with your session token' }),
+      ...(proxy ? { credentials: { ...proxy, expiresAt: outcome.expiresAt } } : {}),
       expiresAt: outcome.expiresAt,
       ...orderView(outcome.quote, order.countryCode, order.carrier),
       traffic: trafficView(outcome.quote.trafficBytes, 0n),
       payment: paymentView(outcome.payment),
+      session: agentSession({
+        id: outcome.sessionId, status: 'active', expiresAt: outcome.expiresAt, countryCode: order.countryCode, carrier: order.carrier,
+        trafficBytes: outcome.quote.trafficBytes, usedBytes: 0n,
+        payment: { network: outcome.payment.network, transaction: outcome.payment.transaction, amountMicro: BigInt(outcome.payment.amountMicro), paidAt: now.toISOString() },
+      }, now, port && proxy ? { proxy, rotationUrl: port.rotationUrl, rotationToken: port.rotationToken } : undefined),
     });
   };
   router.get('/proxy', handler);

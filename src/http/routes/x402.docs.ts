@@ -8,7 +8,7 @@ import {
 } from '../openapi/x402-schemas.ts';
 import { carrierQuery, tierQuery } from './x402-catalog.ts';
 import { calculateQuery } from './x402-discovery.ts';
-import { agentBody, txId, wallet } from './x402-lookup.ts';
+import { agentBody, txId, wallet, walletQuery } from './x402-lookup.ts';
 import { recreateBody, replaceBody, topupBody } from './x402-manage.ts';
 import { poolQuery, poolTopupBody } from './x402-pool.ts';
 import { orderQuery } from './x402-purchase.ts';
@@ -118,7 +118,7 @@ documentRoutes(
   get(`${P}/sessions/wallet/:wallet`, manage, 'Sessions a wallet paid for (no secrets)', {
     200: { description: 'Sessions', schema: z.object({ wallet: z.string(), count: z.number().int(), sessions: z.array(publicSessionBody) }), example: { wallet: examples.EVM, count: 1, sessions: [publicSessionExample] } },
     ...errors({ 400: 'VALIDATION_ERROR' }),
-  }, { params: z.object({ wallet }) }),
+  }, { params: z.object({ wallet }), query: walletQuery }),
   { method: 'get', path: '/.well-known/x402.json', tag: catalog, summary: 'x402 discovery document (same as /v1/x402/.well-known)', responses: { 200: { description: 'Discovery', schema: discoveryBody, example: discoveryExample } } },
   { method: 'post', path: `${P}/agents`, tag: 'x402 agents', summary: 'Register an agent by its wallet', body: agentBody, bodyExample: { wallet: examples.EVM, name: 'scraper-bot', preferences: { country: 'US' } },
     responses: { 201: { description: 'Registered', schema: agentView, example: agentExample }, 200: { description: 'Updated', schema: agentView, example: agentExample }, ...errors({ 400: 'VALIDATION_ERROR' }) } },
