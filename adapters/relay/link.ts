@@ -57,10 +57,15 @@ export class PeerLink {
   }
 
   private onText(data: RawData): void {
-    const verdict = this.hooks.countMessage();
-    if (verdict === 'close') return void this.ws.close(4008, 'control message flood');
-    if (verdict === 'drop') return;
     const m = parsePeerMessage(data.toString());
+    // Answers to our own requests (tunnel outcomes, proxy responses) are bounded by what we asked; only
+    // unsolicited messages count against the per-device limit.
+    const solicited = m !== null && (m.type.startsWith('tunnel_') ? this.tunnels.has((m.payload as { sessionId: string }).sessionId) : m.type.startsWith('proxy_') && this.pending.has((m.payload as { requestId: string }).requestId));
+    if (!solicited) {
+      const verdict = this.hooks.countMessage();
+      if (verdict === 'close') return void this.ws.close(4008, 'control message flood');
+      if (verdict === 'drop') return;
+    }
     if (!m) return;
     switch (m.type) {
       case 'device_info': {

@@ -131,12 +131,14 @@ export class RelayServer {
   private upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     const tokenProtocol = offered.find((p) => p.startsWith('token.'));
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.accept(ws, req, tokenProtocol));
+    socket.on('error', () => {});
+    // verify before the handshake completes, so no message the peer sends on open can arrive unheard
+    const verified = tokenProtocol ? this.hooks.authenticate(tokenProtocol.slice('token.'.length)) : Promise.resolve({ ok: false as const, reason: 'invalid' as const });
+    void verified.then((auth) => this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, auth)));
   }
 
-  private async accept(ws: WebSocket, req: http.IncomingMessage, tokenProtocol: string | undefined): Promise<void> {
+  private accept(ws: WebSocket, req: http.IncomingMessage, auth: Awaited<ReturnType<RelayHooks['authenticate']>>): void {
     ws.on('error', () => {});
-    const auth = tokenProtocol ? await this.hooks.authenticate(tokenProtocol.slice('token.'.length)) : { ok: false as const, reason: 'invalid' as const };
     if (!auth.ok) return void ws.close(auth.reason === 'expired' ? CLOSE_EXPIRED_TOKEN : CLOSE_BAD_TOKEN, auth.reason === 'expired' ? 'token expired' : 'invalid token');
     const deviceId = auth.deviceId;
     const links = this.devices.get(deviceId) ?? [];

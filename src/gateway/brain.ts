@@ -9,6 +9,7 @@ import { findSession } from '../../projections/sessions.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { resolveCredential, type Credential } from './credentials.ts';
 import type { TrafficMeter } from './meter.ts';
+import type { PeerPool } from '../peers/peer-pool.ts';
 import { AccountBudget, MemoryBudgetLedger, sliceFor, type BudgetLedger } from './budget.ts';
 
 const FAILED_DEVICE_AVOID_MS = 60_000;
@@ -23,6 +24,8 @@ export type DeviceRanker = (query: { countryCode: string | 'any'; carrier?: stri
 
 export interface BrainOptions {
   rank: DeviceRanker;
+  /** The `peer` pool and the peer half of `any` (src/peers/peer-pool.ts); without it `peer` has no capacity. */
+  peers?: PeerPool | undefined;
   /** Makes the auth back-off shared by every gateway instance (rate-limiter-flexible's Redis store); in-process when absent. */
   limiterStore?: { redis: unknown } | undefined;
   /** Where slices of each account's balance are leased: Redis (shared by every instance) or in-process. */
@@ -56,7 +59,7 @@ export class MarketplaceBrain implements GatewayBrain {
   private readonly failedDevices = new Map<string, number>();
   private readonly authLimiter: RateLimiterAbstract;
   private readonly escalation: RateLimiterAbstract;
-  private readonly options: Required<Omit<BrainOptions, 'limiterStore' | 'ledger'>>;
+  private readonly options: Required<Omit<BrainOptions, 'limiterStore' | 'ledger' | 'peers'>> & Pick<BrainOptions, 'peers'>;
   private readonly ledger: BudgetLedger;
   private readonly onPasswordChanged = (accountId: string) => void this.recheckPassword(accountId);
 
@@ -184,8 +187,13 @@ export class MarketplaceBrain implements GatewayBrain {
   }
 
   private async routePool(account: AccountState, parsed: ParsedUsername, _target: Target, failed: Set<string>) {
-    if (parsed.pool === 'peer') {
-      return { ok: false as const, failure: { code: 'E_NO_STOCK_COUNTRY' as const, message: 'the peer pool has no capacity yet; use -mbl-' } };
+    if (parsed.pool === 'peer' || parsed.pool === 'any') {
+      const pc = parsed.country === 'any' ? 'any' : parsed.country.toUpperCase();
+      const choice = this.options.peers
+        ? await this.options.peers.choose(parsed.pool, pc, [...new Set([...failed, ...this.recentlyFailed()])], (q) => this.options.rank(q))
+        : { kind: parsed.pool === 'peer' ? ('none' as const) : ('modem' as const) };
+      if (choice.kind === 'peer') return { ok: true as const, upstream: choice.upstream };
+      if (choice.kind === 'none') return { ok: false as const, failure: { code: 'E_NO_STOCK_COUNTRY' as const, message: `no online peer for peer-${parsed.country}; retry in 60s or use -mbl-` } };
     }
     const now = this.infra.clock.now().getTime();
     const key = `sticky:${account.id}:${parsed.sid ?? ''}`;

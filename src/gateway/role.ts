@@ -5,6 +5,7 @@ import { rankedDevices } from '../../projections/pool-scores.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { MarketplaceBrain } from './brain.ts';
 import { TrafficMeter } from './meter.ts';
+import { createPeerPool } from '../peers/peer-pool.ts';
 import { RedisBudgetLedger } from './budget.ts';
 import { DeviceProber } from './prober.ts';
 
@@ -30,6 +31,7 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
     ledger: redis ? new RedisBudgetLedger(redis) : undefined,
     maxConnectionsPerAccount: config.GATEWAY_MAX_CONNECTIONS_PER_ACCOUNT,
     maxSessionsPerAccount: config.GATEWAY_MAX_SESSIONS_PER_ACCOUNT,
+    peers: createPeerPool(infra),
     rank: async (q) => rankedDevices(infra.database.db, { countryCode: q.countryCode, carrier: q.carrier, tier: 'shared', exclude: q.exclude, limit: 5 }),
   });
   brain.start(5000);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { lookupIp, parseOverrides } from '../../adapters/relay/ip-data.ts';
 import type { TunnelEnd } from '../../adapters/relay/link.ts';
 import { RelayServer, type ReadyPeer } from '../../adapters/relay/server.ts';
@@ -27,6 +28,8 @@ export interface RelayRole {
   /** What gateways dial (stored with each peer in the presence map). */
   internalUrl: string;
   server: RelayServer;
+  /** 'tunnel-end' (deviceId, TunnelEnd), 'peer-ready' (deviceId), 'peer-gone' (deviceId): for logs and tests. */
+  events: EventEmitter;
   /** Appends what is pending now (tests, shutdown). */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -43,6 +46,7 @@ export async function startRelayRole(infra: Infrastructure): Promise<RelayRole> 
   const relayId = `relay-${randomBytes(4).toString('hex')}`;
   const overrides = parseOverrides(config.PEER_IP_OVERRIDES);
   const peers = new Map<string, LocalPeer>();
+  const events = new EventEmitter();
   let internalUrl = '';
 
   const classify = async (ready: ReadyPeer) => {
@@ -70,14 +74,18 @@ export async function startRelayRole(infra: Infrastructure): Promise<RelayRole> 
       peers.set(ready.deviceId, { up: 0, down: 0, tunnels: 0, from: infra.clock.now(), ...existing, presence });
       await publishPresence(infra.kv, presence);
       logger.info({ deviceId: ready.deviceId, ip: ready.ip, ipType: c.ipType, country: c.country, asn: c.asn, relayId }, 'peer connected');
+      events.emit('peer-ready', ready.deviceId);
     },
     onPeerGone(deviceId) {
       const p = peers.get(deviceId);
       if (p) p.presence.seenAt = 0; // flushed once more, then forgotten
       void withdrawPresence(infra.kv, deviceId, relayId).catch((err) => logger.warn({ err }, 'presence withdraw failed'));
       logger.info({ deviceId, relayId }, 'peer disconnected');
+      events.emit('peer-gone', deviceId);
     },
     onTunnelEnd(deviceId, end: TunnelEnd) {
+      if (end.kind !== 'closed' && end.kind !== 'client_gone') logger.info({ deviceId, ...end }, 'tunnel killed');
+      events.emit('tunnel-end', deviceId, end);
       const p = peers.get(deviceId);
       if (!p) return;
       p.tunnels++;
@@ -93,6 +101,8 @@ export async function startRelayRole(infra: Infrastructure): Promise<RelayRole> 
   });
   const port = await server.listen();
   internalUrl = config.RELAY_INTERNAL_URL ?? `http://127.0.0.1:${port}`;
+  // an ephemeral port (tests): registration hands out the port actually bound
+  if (!config.RELAY_PUBLIC_URL && config.RELAY_PORT === 0) ctx.relayPublicUrl = `ws://${config.GATEWAY_PUBLIC_HOST}:${port}`;
 
   const refresh = async () => {
     const now = infra.clock.now().getTime();
@@ -131,7 +141,7 @@ export async function startRelayRole(infra: Infrastructure): Promise<RelayRole> 
   flushTimer.unref();
   logger.info({ relayId, port, internalUrl, publicUrl: ctx.relayPublicUrl }, 'relay listening');
   return {
-    relayId, port, internalUrl, server, flush,
+    relayId, port, internalUrl, server, events, flush,
     async stop() {
       clearInterval(presenceTimer);
       clearInterval(flushTimer);
