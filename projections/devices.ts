@@ -17,9 +17,15 @@ export interface DeviceRow {
   technology: string | null;
   region: string | null;
   city: string | null;
+  /** Stored form: the password sealed (open it with src/fleet/secrets.ts, in memory only). */
   upstream: string;
+  /** Sealed; null when the device has no IP-reset endpoint. */
+  reset_url: string | null;
+  reset_endpoint: string | null;
   slots: number;
   allocated_slots: number;
+  /** Ports of the private tier on it (0 or 1): a private port holds the whole device. */
+  private_ports: number;
   tier_shared: boolean;
   tier_private: boolean;
   status: 'active' | 'retired';
@@ -72,6 +78,14 @@ export const devicesProjection: Projection = {
         await sql`create table fleet_slots (device_id text not null, port_id text not null, session_id text not null, allocated_at timestamptz not null, primary key (device_id, port_id))`.execute(db);
       },
     },
+    {
+      id: 'devices/003-private-reset-holders',
+      async up(db) {
+        await sql`alter table fleet_devices add column reset_url text, add column reset_endpoint text, add column private_ports int not null default 0`.execute(db);
+        await sql`alter table fleet_slots add column tier text not null default 'shared', add column holder_kind text not null default 'session'`.execute(db);
+        await sql`create index fleet_devices_listing on fleet_devices (registered_at, device_id)`.execute(db);
+      },
+    },
   ],
 
   // Folds the whole batch in memory and writes each touched device once: rebuilds stay fast.
@@ -83,30 +97,44 @@ export const devicesProjection: Projection = {
       const next = evolveRow(rows.get((event.data as { deviceId: string }).deviceId), event as RecordedEvent & FleetEvent);
       if (next) rows.set(next.device_id, next);
     }
-    await applySlots(trx, events);
     const touched = ids.map((id) => rows.get(id)).filter((r): r is DeviceRow => r !== undefined);
-    if (touched.length === 0) return;
-    await trx
-      .insertInto('fleet_devices')
-      .values(touched.map((r) => ({ ...r, health_reports: r.health_reports.toString() })))
-      .onConflict((oc) => oc.column('device_id').doUpdateSet(Object.fromEntries(COLUMNS.map((c) => [c, sql.ref(`excluded.${c}`)]))))
-      .execute();
+    if (touched.length > 0) {
+      await trx
+        .insertInto('fleet_devices')
+        .values(touched.map(({ private_ports: _counted, ...r }) => ({ ...r, health_reports: r.health_reports.toString() })))
+        .onConflict((oc) => oc.column('device_id').doUpdateSet(Object.fromEntries(COLUMNS.map((c) => [c, sql.ref(`excluded.${c}`)]))))
+        .execute();
+    }
+    const slotDevices = await applySlots(trx, events);
+    if (slotDevices.length > 0) {
+      // released events do not say the tier: count it from the slots themselves
+      await trx.updateTable('fleet_devices')
+        .set({ private_ports: sql`(select count(*)::int from fleet_slots s where s.device_id = fleet_devices.device_id and s.tier = 'private')` })
+        .where('device_id', 'in', slotDevices).execute();
+    }
   },
 };
 
-async function applySlots(trx: Db, events: RecordedEvent[]): Promise<void> {
+async function applySlots(trx: Db, events: RecordedEvent[]): Promise<string[]> {
+  const devices = new Set<string>();
   for (const event of events as unknown as FleetEvent[]) {
     if (event.type === 'DeviceSlotAllocated') {
       const { deviceId, portId, sessionId, allocatedAt } = event.data;
-      await trx.insertInto('fleet_slots').values({ device_id: deviceId, port_id: portId, session_id: sessionId, allocated_at: allocatedAt }).execute();
+      devices.add(deviceId);
+      await trx.insertInto('fleet_slots').values({
+        device_id: deviceId, port_id: portId, session_id: sessionId, allocated_at: allocatedAt,
+        tier: event.data.tier ?? 'shared', holder_kind: event.data.holderKind ?? 'session',
+      }).execute();
     } else if (event.type === 'DeviceSlotReleased') {
+      devices.add(event.data.deviceId);
       await trx.deleteFrom('fleet_slots').where('device_id', '=', event.data.deviceId).where('port_id', '=', event.data.portId).execute();
     }
   }
+  return [...devices];
 }
 
 const COLUMNS = [
-  'name', 'country_code', 'carrier_name', 'carrier_brand', 'mcc', 'mnc', 'technology', 'region', 'city', 'upstream', 'slots',
+  'name', 'country_code', 'carrier_name', 'carrier_brand', 'mcc', 'mnc', 'technology', 'region', 'city', 'upstream', 'reset_url', 'reset_endpoint', 'slots',
   'allocated_slots', 'tier_shared', 'tier_private', 'status', 'online', 'latency_ms', 'ip', 'health_reports', 'last_health_at',
   'registered_at', 'retired_at',
 ] as const;
@@ -127,8 +155,11 @@ function evolveRow(row: DeviceRow | undefined, event: RecordedEvent & FleetEvent
         region: d.region,
         city: d.city,
         upstream: d.upstream,
+        reset_url: d.resetUrl ?? null,
+        reset_endpoint: d.resetEndpoint ?? null,
         slots: d.slots,
         allocated_slots: 0,
+        private_ports: 0,
         tier_shared: d.tiers.includes('shared'),
         tier_private: d.tiers.includes('private'),
         status: 'active',
@@ -158,13 +189,21 @@ function evolveRow(row: DeviceRow | undefined, event: RecordedEvent & FleetEvent
       return row && { ...row, allocated_slots: row.allocated_slots + 1 };
     case 'DeviceSlotReleased':
       return row && { ...row, allocated_slots: row.allocated_slots - 1 };
+    case 'DeviceSecretsResealed':
+      return row && { ...row, upstream: event.data.upstream, reset_url: event.data.resetUrl };
     default:
       return assertNever(event);
   }
 }
 
-/** Free capacity right now: active, online, with a slot left. */
-const available = sql<boolean>`status = 'active' and online and allocated_slots < slots`;
+/**
+ * Free capacity right now, per tier: active and online; a shared port needs a free slot on a device no
+ * private port holds; a private port needs an idle device (it holds the whole device).
+ */
+const availableShared = sql<boolean>`(status = 'active' and online and tier_shared and private_ports = 0 and allocated_slots < slots)`;
+const availablePrivate = sql<boolean>`(status = 'active' and online and tier_private and allocated_slots = 0)`;
+const availableFor = (tier?: 'shared' | 'private') =>
+  tier === 'shared' ? availableShared : tier === 'private' ? availablePrivate : sql<boolean>`(${availableShared} or ${availablePrivate})`;
 
 export interface CountryAvailability {
   code: string;
@@ -174,19 +213,18 @@ export interface CountryAvailability {
 }
 
 export async function countryAvailability(db: Db, tier?: 'shared' | 'private'): Promise<CountryAvailability[]> {
-  let query = db
+  const query = db
     .selectFrom('fleet_devices')
     .select([
       'country_code as code',
       sql<number>`count(*)::int`.as('availableDevices'),
-      sql<boolean>`bool_or(tier_shared)`.as('shared'),
-      sql<boolean>`bool_or(tier_private)`.as('private'),
+      sql<boolean>`bool_or(${availableShared})`.as('shared'),
+      sql<boolean>`bool_or(${availablePrivate})`.as('private'),
     ])
-    .where(available)
+    .where(availableFor(tier))
     .groupBy('country_code')
     .orderBy(sql`count(*)`, 'desc')
     .orderBy('country_code');
-  if (tier) query = query.where(tier === 'shared' ? 'tier_shared' : 'tier_private', '=', true);
   return (await query.execute()) as CountryAvailability[];
 }
 
@@ -208,7 +246,7 @@ export async function carrierAvailability(db: Db, countryCode: string): Promise<
       sql<string | null>`min(mcc)`.as('mcc'),
       sql<string | null>`min(mnc)`.as('mnc'),
       sql<string | null>`min(technology)`.as('technology'),
-      sql<number>`count(*) filter (where ${available})::int`.as('freeDeviceCount'),
+      sql<number>`count(*) filter (where ${availableFor()})::int`.as('freeDeviceCount'),
     ])
     .where('country_code', '=', countryCode)
     .where('status', '=', 'active')
@@ -236,9 +274,8 @@ export async function freeDevices(
   let query = db
     .selectFrom('fleet_devices')
     .select(['device_id', 'country_code', 'carrier_name', sql<number>`slots - allocated_slots`.as('free')])
-    .where(available)
-    .where('country_code', '=', countryCode)
-    .where(tier === 'shared' ? 'tier_shared' : 'tier_private', '=', true);
+    .where(availableFor(tier))
+    .where('country_code', '=', countryCode);
   if (carrier) query = query.where((eb) => eb.or([eb(sql`lower(carrier_name)`, '=', carrier.toLowerCase()), eb(sql`lower(carrier_brand)`, '=', carrier.toLowerCase())]));
   if (exclude.length > 0) query = query.where('device_id', 'not in', exclude);
   return (await query.orderBy(sql`slots - allocated_slots`, 'desc').orderBy(sql`latency_ms asc nulls last`).orderBy('device_id').limit(20).execute()) as FreeDevice[];
@@ -246,6 +283,41 @@ export async function freeDevices(
 
 export async function slotHolders(db: Db, allocatedBefore: Date) {
   return db.selectFrom('fleet_slots').selectAll().where('allocated_at', '<', allocatedBefore.toISOString()).limit(500).execute();
+}
+
+export interface CountryStock {
+  /** Active devices of the tier in the country (and carrier). */
+  devices: number;
+  offline: number;
+  /** Online, but no room for the tier (slots taken, or held by a private port). */
+  full: number;
+  free: number;
+}
+
+/** Why a country has no stock: no devices, all offline, or all full (NO_STOCK details). */
+export async function countryStock(db: Db, { countryCode, carrier, tier, exclude = [] }: { countryCode: string; carrier?: string | null; tier: 'shared' | 'private'; exclude?: string[] }): Promise<CountryStock> {
+  let query = db
+    .selectFrom('fleet_devices')
+    .select([
+      sql<number>`count(*)::int`.as('devices'),
+      sql<number>`count(*) filter (where not online)::int`.as('offline'),
+      sql<number>`count(*) filter (where online and not ${availableFor(tier)})::int`.as('full'),
+      sql<number>`count(*) filter (where ${availableFor(tier)})::int`.as('free'),
+    ])
+    .where('status', '=', 'active')
+    .where('country_code', '=', countryCode)
+    .where(tier === 'shared' ? 'tier_shared' : 'tier_private', '=', true);
+  if (carrier) query = query.where((eb) => eb.or([eb(sql`lower(carrier_name)`, '=', carrier.toLowerCase()), eb(sql`lower(carrier_brand)`, '=', carrier.toLowerCase())]));
+  if (exclude.length > 0) query = query.where('device_id', 'not in', exclude);
+  return (await query.executeTakeFirstOrThrow()) as CountryStock;
+}
+
+/** NO_STOCK in words and details: whether the country's devices are full, offline, or missing. */
+export function describeStock(stock: CountryStock): { reason: 'no_devices' | 'offline' | 'full' | 'full_or_offline'; summary: string } {
+  if (stock.devices === 0) return { reason: 'no_devices', summary: 'there is no such device' };
+  if (stock.offline === stock.devices) return { reason: 'offline', summary: `all ${stock.devices} of its devices are offline` };
+  if (stock.offline === 0) return { reason: 'full', summary: `all ${stock.devices} of its devices are full` };
+  return { reason: 'full_or_offline', summary: `of its ${stock.devices} devices ${stock.full} are full and ${stock.offline} offline` };
 }
 
 export interface CityAvailability {
@@ -258,7 +330,7 @@ export interface CityAvailability {
 export async function cityAvailability(db: Db, countryCode: string): Promise<CityAvailability[]> {
   return (await db
     .selectFrom('fleet_devices')
-    .select(['city as name', sql<string | null>`min(region)`.as('region'), sql<number>`count(*) filter (where ${available})::int`.as('freeDeviceCount')])
+    .select(['city as name', sql<string | null>`min(region)`.as('region'), sql<number>`count(*) filter (where ${availableFor()})::int`.as('freeDeviceCount')])
     .where('country_code', '=', countryCode)
     .where('status', '=', 'active')
     .where('city', 'is not', null)

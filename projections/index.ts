@@ -8,9 +8,18 @@ import { peerEarningsProjection } from './peer-earnings.ts';
 import { peerPayoutsProjection } from './peer-payouts.ts';
 import { peersProjection } from './peers.ts';
 import type { Projection } from './projection.ts';
+import { proxyPoolAccountsProjection } from './proxy-pool-accounts.ts';
+import { proxyPoolChecksProjection } from './proxy-pool-checks.ts';
+import { proxyPoolCreditsProjection } from './proxy-pool-credits.ts';
+import { proxyPoolLeasesProjection } from './proxy-pool-leases.ts';
+import { proxyPoolProxiesProjection } from './proxy-pool-proxies.ts';
+import { proxyPoolSourcesProjection } from './proxy-pool-sources.ts';
 import { sessionsProjection } from './sessions.ts';
 
 /** Every read model the service maintains. */
 export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection, poolAccountsProjection, poolScoresProjection,
   peersProjection, peerEarningsProjection, peerPayoutsProjection,
-  accountsProjection, accountApiKeysProjection];
+  accountsProjection, accountApiKeysProjection,
+  // proxy pool (seed 003)
+  proxyPoolAccountsProjection, proxyPoolCreditsProjection, proxyPoolSourcesProjection, proxyPoolProxiesProjection, proxyPoolChecksProjection, proxyPoolLeasesProjection,
+];

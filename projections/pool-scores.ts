@@ -25,7 +25,7 @@ export interface PoolScoreRow {
   country_code: string;
   carrier_name: string;
   carrier_brand: string;
-  /** How the gateway dials the modem (copied from the registration, which never changes it). */
+  /** How the gateway dials the modem, its password sealed (from the registration; a key rotation re-seals it). */
   upstream: string;
   tier_shared: boolean;
   tier_private: boolean;
@@ -41,7 +41,7 @@ export interface PoolScoreRow {
   last_ip: string | null;
 }
 
-const EVENT_TYPES = ['DeviceRegistered', 'DeviceHealthReported', 'DeviceRetired'] as const satisfies readonly FleetEvent['type'][];
+const EVENT_TYPES = ['DeviceRegistered', 'DeviceHealthReported', 'DeviceRetired', 'DeviceSecretsResealed'] as const satisfies readonly FleetEvent['type'][];
 type PoolEvent = Extract<FleetEvent, { type: (typeof EVENT_TYPES)[number] }>;
 
 const COLUMNS = [
@@ -130,6 +130,8 @@ function evolveRow(row: PoolScoreRow | undefined, event: RecordedEvent & PoolEve
     }
     case 'DeviceRetired':
       return row && { ...row, status: 'retired', score: 0 };
+    case 'DeviceSecretsResealed': // key rotation: the same upstream, sealed under the new key
+      return row && { ...row, upstream: event.data.upstream };
     default:
       return assertNever(event);
   }
@@ -190,7 +192,9 @@ export async function rankedDevices(db: Db, { countryCode, carrier, tier, exclud
     .select(['device_id', 'country_code', 'carrier_name', 'carrier_brand', 'upstream', 'score', 'latency_ms', 'last_ip', 'last_report_at'])
     .where('status', '=', 'active')
     .where('score', '>', 0)
-    .where(tier === 'shared' ? 'tier_shared' : 'tier_private', '=', true);
+    .where(tier === 'shared' ? 'tier_shared' : 'tier_private', '=', true)
+    // a device a private port holds is that customer's alone (devices read model's slots)
+    .where(sql<boolean>`not exists (select 1 from fleet_slots s where s.device_id = pool_scores.device_id and s.tier = 'private')`);
   if (countryCode !== 'any') query = query.where('country_code', '=', countryCode.toUpperCase());
   if (carrier) {
     const c = carrier.toLowerCase();

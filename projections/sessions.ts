@@ -46,6 +46,11 @@ export interface PortRow {
   last_moved_at: Date | string;
   rotations: number;
   released_at: Date | string | null;
+  last_rotated_at: Date | string | null;
+  /** A rotation waits for a probe to see an IP other than old_ip (then PortIpChanged sets ip). */
+  rotation_pending: boolean;
+  old_ip: string | null;
+  ip: string | null;
 }
 
 export const sessionsProjection: Projection = {
@@ -110,6 +115,13 @@ export const sessionsProjection: Projection = {
         await sql`create index x402_payments_tx on x402_payments (lower(transaction))`.execute(db);
       },
     },
+    {
+      id: 'sessions/002-rotation-ip',
+      async up(db) {
+        await sql`alter table x402_ports add column last_rotated_at timestamptz, add column rotation_pending boolean not null default false, add column old_ip text, add column ip text`.execute(db);
+        await sql`create index x402_ports_device on x402_ports (device_id) where status = 'active'`.execute(db);
+      },
+    },
   ],
 
   async apply(trx, events) {
@@ -162,10 +174,19 @@ async function applyOne(trx: Db, event: RecordedEvent): Promise<void> {
     case 'PortReleased':
       await trx.updateTable('x402_ports').set({ status: 'released', released_at: e.data.releasedAt }).where('port_id', '=', e.data.portId).execute();
       return;
-    case 'PortRotated':
+    case 'PortRotated': {
+      const d = e.data;
+      const moved = d.toDeviceId !== d.fromDeviceId;
       await trx.updateTable('x402_ports')
-        .set({ device_id: e.data.toDeviceId, last_moved_at: e.data.rotatedAt, rotations: sql`rotations + 1` })
-        .where('port_id', '=', e.data.portId).execute();
+        .set({
+          device_id: d.toDeviceId, ...(moved ? { last_moved_at: d.rotatedAt } : {}), rotations: sql`rotations + 1`,
+          last_rotated_at: d.rotatedAt, rotation_pending: true, old_ip: d.oldIp ?? null,
+        })
+        .where('port_id', '=', d.portId).execute();
+      return;
+    }
+    case 'PortIpChanged':
+      await trx.updateTable('x402_ports').set({ rotation_pending: false, ip: e.data.newIp }).where('port_id', '=', e.data.portId).execute();
       return;
     case 'SessionToppedUp': {
       const d = e.data;
@@ -211,3 +232,7 @@ export const sessionPayments = async (db: Db, sessionId: string) =>
 export const dueForExpiry = async (db: Db, now: Date, limit = 100) =>
   (await db.selectFrom('x402_sessions').select('session_id').where('status', '=', 'active').where('expires_at', '<=', now.toISOString()).limit(limit).execute())
     .map((r) => r.session_id as string);
+
+/** Active ports on a device whose last rotation no probe has confirmed yet. */
+export const portsAwaitingNewIp = async (db: Db, deviceId: string) =>
+  (await db.selectFrom('x402_ports').select(['port_id', 'session_id']).where('device_id', '=', deviceId).where('status', '=', 'active').where('rotation_pending', '=', true).execute()) as Array<{ port_id: string; session_id: string }>;

@@ -20,6 +20,10 @@ const schema = z.object({
   REDIS_URL: url(['redis', 'rediss']).optional(),
   EVENTSTORE_URL: url(['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover', 'kdb', 'kdb+discover']).optional(),
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** AES-256-GCM key sealing device secrets (64 hex digits or base64); unset = DATA_DIR/secrets.key, generated on first start. */
+  SECRETS_KEY: z.string().regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, 'must be 32 bytes as 64 hex digits or base64 (openssl rand -hex 32)').optional(),
+  /** Keys being rotated out (comma-separated): values sealed under them still open until `npm run cli -- reseal`. */
+  SECRETS_KEY_PREVIOUS: z.string().regex(/^\s*([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)(\s*,\s*([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?))*\s*$/, 'must be keys like SECRETS_KEY, comma-separated').optional(),
   ROLES: z
     .string()
     .default(ROLES.join(','))
@@ -41,6 +45,12 @@ const schema = z.object({
   GATEWAY_MAX_CONNECTIONS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(100),
   GATEWAY_MAX_SESSIONS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(50),
   GATEWAY_METER_FLUSH_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** Once one side of a tunnel has ended, it closes after this long without bytes (an upstream that ignores the half-close). */
+  GATEWAY_HALF_CLOSE_GRACE_MS: z.coerce.number().int().min(100).max(30_000).default(30_000),
+  /** A gateway instance that stops its heartbeat (crashed) has its connections released after this long. */
+  GATEWAY_INSTANCE_LEASE_MS: z.coerce.number().int().min(300).max(60_000).default(60_000),
+  /** With Redis out, the gateway serves on local state this long, then refuses new connections until it is back. */
+  GATEWAY_REDIS_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(300_000),
   /** The prober fetches this through every modem; unset = no probing (health comes from operators). */
   PROBE_URL: z.string().url().optional(),
   PROBE_INTERVAL_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
@@ -61,6 +71,33 @@ const schema = z.object({
   ACCOUNT_SLOT_PRICE_PRIVATE: usdc.default('25'),
   ACCOUNT_SLOT_PERIOD_DAYS: z.coerce.number().int().min(1).max(366).default(30),
   ACCOUNT_VOLUME_DISCOUNTS: z.string().regex(/^(\s*\d{1,7}:\d{1,2}\s*)(,\s*\d{1,7}:\d{1,2}\s*)*$|^$/, 'must be minGB:percent pairs like 10:10,50:20').default('50:10,100:20,250:30,500:40'),
+  // Proxy pool (seed 003): sources, checkers, leases, credits, notifiers.
+  /** Private ranges source URLs and URL tests may still reach (comma-separated CIDRs); empty in production, 127.0.0.0/8 in tests. */
+  POOL_ALLOWED_PRIVATE_CIDRS: z.string().default(''),
+  POOL_SOURCE_MAX_BYTES: z.coerce.number().int().min(1024).max(100_000_000).default(10_000_000),
+  POOL_SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  /** The judge checkers ask through each proxy (GET /judge of this service); unset = this process's own API. */
+  POOL_JUDGE_URL: url(['http']).optional(),
+  /** Checks in flight at once, and each one's network timeout. */
+  POOL_CHECK_CONCURRENCY: z.coerce.number().int().min(1).max(2000).default(64),
+  POOL_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** How often the checker runner looks for due proxies. */
+  POOL_CHECK_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(5000),
+  POOL_RECHECK_ACTIVE_SECONDS: z.coerce.number().int().min(1).max(604_800).default(900),
+  POOL_RECHECK_DEAD_BASE_SECONDS: z.coerce.number().int().min(1).max(604_800).default(600),
+  POOL_RECHECK_DEAD_MAX_SECONDS: z.coerce.number().int().min(1).max(2_592_000).default(86_400),
+  /** Price of one pool credit in USDC (a lease costs one credit). */
+  POOL_CREDIT_PRICE_USDC: usdc.default('0.01'),
+  /** proxy.pool_low is sent when the active proxies fall below this. */
+  POOL_LOW_THRESHOLD: z.coerce.number().int().min(0).max(10_000_000).default(10),
+  POOL_WEBHOOK_URL: url(['http', 'https']).optional(),
+  POOL_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  POOL_WEBHOOK_EVENTS: z.string().default('*'),
+  /** smtp://user:pass@host:port (nodemailer); POOL_SMTP_TO receives the mails. */
+  POOL_SMTP_URL: url(['smtp', 'smtps']).optional(),
+  POOL_SMTP_FROM: z.string().default('proxy-pool@localhost'),
+  POOL_SMTP_TO: z.string().optional(),
+  POOL_SMTP_EVENTS: z.string().default('proxy.pool_low,credits.*'),
   /** How long a write waits for the read models to catch up before answering anyway. */
   READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   ...peerEnv,

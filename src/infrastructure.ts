@@ -14,6 +14,8 @@ import { projections } from '../projections/index.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { Projector } from './projector/projector.ts';
+import type { Keyring } from '../adapters/secrets/keyring.ts';
+import { loadKeyring } from './fleet/secrets.ts';
 
 /** Everything with I/O, wired from config: the three runtime shapes of docs/architecture.md. */
 export interface Infrastructure {
@@ -28,6 +30,8 @@ export interface Infrastructure {
   payments: PaymentProcessor | null;
   /** In-process signals between roles of this process (e.g. the gateway hears of a regenerated password at once). */
   events: EventEmitter;
+  /** Seals and opens device secrets (src/fleet/secrets.ts). */
+  secrets: Keyring;
   close(): Promise<void>;
 }
 
@@ -35,6 +39,7 @@ export interface Infrastructure {
 export async function openInfrastructure(config: Config, clock: Clock, logger: Logger, given: { database?: Database; payments?: PaymentProcessor } = {}): Promise<Infrastructure> {
   const closers: Array<() => Promise<void>> = [];
   try {
+    const secrets = loadKeyring(config, logger);
     let database = given.database;
     if (!database && config.DATABASE_URL) database = await openPostgres(config.DATABASE_URL);
     if (!database) {
@@ -55,11 +60,11 @@ export async function openInfrastructure(config: Config, clock: Clock, logger: L
     closers.push(() => kv.close());
     const payments = given.payments ?? (await openPayments(config, clock));
     if (payments && !given.payments) closers.push(() => payments.close());
-    const projector = new Projector(database.db, store, projections, { logger });
+    const projector = new Projector(database.db, store, projections, { logger, database });
     await projector.migrate();
     logger.info({ database: database.kind, eventStore: store.kind, coordination: kv.kind }, 'infrastructure ready');
     return {
-      config, clock, logger, database, store, kv, projector, payments, events: new EventEmitter().setMaxListeners(0),
+      config, clock, logger, database, store, kv, projector, payments, secrets, events: new EventEmitter().setMaxListeners(0),
       async close() {
         await projector.stop();
         for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'close failed'));

@@ -10,6 +10,7 @@ import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { SessionWorker } from './x402/worker.ts';
 import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
 import { startRelayRole, type RelayRole } from './peers/relay-role.ts';
+import { PoolWorker } from './proxy-pool/worker.ts';
 
 export interface Running {
   infra: Infrastructure;
@@ -17,6 +18,8 @@ export interface Running {
   gateway: GatewayRole | undefined;
   /** The relay role (peers' WebSocket), when it runs here. */
   relay: RelayRole | undefined;
+  /** The proxy pool's scheduler and checker runner, when the worker role runs here. */
+  pool: PoolWorker | undefined;
   /** The API's address when the api role runs. */
   url: string | null;
   stop(): Promise<void>;
@@ -29,6 +32,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   let worker: SessionWorker | undefined;
   let gateway: GatewayRole | undefined;
   let relay: RelayRole | undefined;
+  let pool: PoolWorker | undefined;
   try {
     if (config.ROLES.includes('projector')) await infra.projector.start();
     if (config.ROLES.includes('relay')) relay = await startRelayRole(infra);
@@ -36,6 +40,8 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     if (config.ROLES.includes('worker')) {
       worker = new SessionWorker(infra);
       worker.start(config.WORKER_INTERVAL_MS);
+      pool = new PoolWorker(infra);
+      await pool.start();
     }
     if (config.ROLES.includes('api')) {
       server = createApp(infra).listen(config.PORT, config.HOST);
@@ -45,16 +51,19 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     await gateway?.stop();
     await relay?.stop();
     await worker?.stop();
+    await pool?.stop();
     await infra.close();
     throw error;
   }
   const address = server?.address();
   const url = address && typeof address === 'object' ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : null;
+  if (url) pool?.useJudge(`${url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//127.0.0.1:')}/judge`);
   logger.info({ roles: config.ROLES, url }, 'service started');
   return {
     infra,
     gateway,
     relay,
+    pool,
     url,
     async stop() {
       if (server) {
@@ -66,6 +75,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
         clearTimeout(force);
       }
       await worker?.stop();
+      await pool?.stop();
       await gateway?.stop();
       await relay?.stop();
       await infra.close();

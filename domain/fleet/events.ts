@@ -18,8 +18,12 @@ export type DeviceRegistered = {
     carrier: Carrier;
     region: string | null;
     city: string | null;
-    /** How the gateway reaches the modem: http://user:pass@host:port or socks5://user:pass@host:port */
+    /** How the gateway reaches the modem: http://user:sealed:v1:…@host:port or socks5://… (domain/fleet/upstream.ts) */
     upstream: string;
+    /** The modem farm's IP-reset URL, sealed (a private rotation calls it); absent before #8. */
+    resetUrl?: string | null;
+    /** The reset URL without credentials or query, for display. */
+    resetEndpoint?: string | null;
     slots: number;
     tiers: Tier[];
     registeredAt: string;
@@ -39,7 +43,19 @@ export type DeviceRetired = {
 /** A port of a session took one of the device's slots; the device stream is where capacity is decided. */
 export type DeviceSlotAllocated = {
   type: 'DeviceSlotAllocated';
-  data: { deviceId: string; portId: string; sessionId: string; allocatedAt: string };
+  /**
+   * sessionId is the id of whatever holds the port: an x402 session, or an account when holderKind is
+   * 'account'. tier 'private' holds the whole device. Events from before #8 have no tier (shared).
+   */
+  data: { deviceId: string; portId: string; sessionId: string; holderKind?: SlotHolderKind; tier?: Tier; allocatedAt: string };
+};
+
+export type SlotHolderKind = 'session' | 'account';
+
+/** The device's secrets sealed again under the current key (key rotation: `npm run cli -- reseal`). */
+export type DeviceSecretsResealed = {
+  type: 'DeviceSecretsResealed';
+  data: { deviceId: string; upstream: string; resetUrl: string | null; resealedAt: string };
 };
 
 export type DeviceSlotReleased = {
@@ -47,10 +63,10 @@ export type DeviceSlotReleased = {
   data: { deviceId: string; portId: string; releasedAt: string };
 };
 
-export type FleetEvent = DeviceRegistered | DeviceHealthReported | DeviceRetired | DeviceSlotAllocated | DeviceSlotReleased;
+export type FleetEvent = DeviceRegistered | DeviceHealthReported | DeviceRetired | DeviceSlotAllocated | DeviceSlotReleased | DeviceSecretsResealed;
 
 export const fleetEventTypes = [
-  'DeviceRegistered', 'DeviceHealthReported', 'DeviceRetired', 'DeviceSlotAllocated', 'DeviceSlotReleased',
+  'DeviceRegistered', 'DeviceHealthReported', 'DeviceRetired', 'DeviceSlotAllocated', 'DeviceSlotReleased', 'DeviceSecretsResealed',
 ] as const satisfies readonly FleetEvent['type'][];
 
 export const deviceStreamId = (deviceId: string) => `device-${deviceId}`;

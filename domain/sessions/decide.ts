@@ -1,12 +1,13 @@
 import type { Tier } from '../pricing/pricing.ts';
 import type { DecisionContext } from '../shared/decider.ts';
 import { DomainError, assertNever } from '../shared/errors.ts';
+import { confirmsNewIp, requireRotationReady, rotationMethod, ROTATION_COOLDOWN_SECONDS, type RotationMethod, type TriggerType } from '../rotation/rules.ts';
 import type { PaymentRef, PortAllocated, SessionEvent } from './events.ts';
 import { activePorts, evolveSession, initialSessionState, type PortState, type SessionState } from './state.ts';
 
 export const MAX_FREE_REPLACEMENTS = 3;
 export const RECREATE_MIN_REMAINING_SECONDS = 5 * 60;
-export const SHARED_ROTATION_COOLDOWN_SECONDS = 5 * 60;
+export const SHARED_ROTATION_COOLDOWN_SECONDS = ROTATION_COOLDOWN_SECONDS.shared;
 export const MAX_SESSION_SECONDS = 30 * 24 * 3600;
 
 export type NewPort = Omit<PortAllocated['data'], 'sessionId' | 'reason' | 'replacesPortId' | 'allocatedAt'>;
@@ -21,7 +22,10 @@ export type SessionCommand =
   | { type: 'ReplacePort'; data: { oldPortId: string; oldPortOnline: boolean; newPort: NewPort } }
   | { type: 'RecreatePort'; data: { trafficUsedBytes: bigint; newPort: NewPort } }
   | { type: 'TopUp'; data: { addTrafficBytes: bigint; addDurationSeconds: number; payment: PaymentRef | null } }
-  | { type: 'RotatePort'; data: { portId: string; toDeviceId: string } }
+  /** toDeviceId: another device for device_switch; the port's own device for airplane_mode. */
+  | { type: 'RotatePort'; data: { portId: string; method: RotationMethod; triggerType: TriggerType; toDeviceId: string; oldIp: string | null } }
+  /** A probe of deviceId saw newIp: confirms a pending rotation of the port when the IP changed. */
+  | { type: 'ConfirmPortIp'; data: { portId: string; deviceId: string; newIp: string } }
   | { type: 'ExpireSession' };
 
 type Live = Extract<SessionState, { status: 'active' | 'expired' }>;
@@ -85,10 +89,20 @@ export function decideSession(command: SessionCommand, state: SessionState, { no
       }];
     }
     case 'RotatePort': {
-      const { portId, toDeviceId } = command.data;
+      const { portId, method, triggerType, toDeviceId, oldIp } = command.data;
       const { live, port } = checkRotate(state, portId, now);
-      if (toDeviceId === port.deviceId) throw new DomainError('conflict', 'SAME_DEVICE', 'rotation must move the port to another device');
-      return [{ type: 'PortRotated', data: { sessionId: live.session.sessionId, portId, fromDeviceId: port.deviceId, toDeviceId, rotatedAt: at } }];
+      const expected = rotationMethod(live.session.tier);
+      if (method !== expected) throw new DomainError('conflict', 'ROTATION_METHOD', `${live.session.tier} ports rotate by ${expected}, not ${method}`);
+      if (method === 'device_switch' && toDeviceId === port.deviceId) throw new DomainError('conflict', 'SAME_DEVICE', 'rotation must move the port to another device');
+      if (method === 'airplane_mode' && toDeviceId !== port.deviceId) throw new DomainError('conflict', 'OTHER_DEVICE', 'airplane mode resets the port\'s own device');
+      return [{ type: 'PortRotated', data: { sessionId: live.session.sessionId, portId, method, triggerType, fromDeviceId: port.deviceId, toDeviceId, oldIp, rotatedAt: at } }];
+    }
+    case 'ConfirmPortIp': {
+      const { portId, deviceId, newIp } = command.data;
+      const port = state.status === 'none' ? undefined : state.ports[portId];
+      // only a pending rotation on the device that was probed, and only once the IP really changed
+      if (!port || !port.active || !port.pendingRotation || port.deviceId !== deviceId || !confirmsNewIp(port.pendingRotation.oldIp, newIp)) return [];
+      return [{ type: 'PortIpChanged', data: { sessionId: (state as Live).session.sessionId, portId, deviceId, oldIp: port.pendingRotation.oldIp, newIp, changedAt: at } }];
     }
     case 'ExpireSession': {
       if (state.status !== 'active' || now.getTime() < new Date(state.expiresAt).getTime()) return [];
@@ -149,13 +163,7 @@ export function checkRotate(state: SessionState, portId: string, now: Date): { l
   const live = requireUsable(state, now);
   const port = live.ports[portId];
   if (!port || !port.active) throw new DomainError('not_found', 'PORT_NOT_FOUND', `no active port ${portId}`);
-  if (live.session.tier === 'shared') {
-    const ready = new Date(port.lastMovedAt).getTime() + SHARED_ROTATION_COOLDOWN_SECONDS * 1000;
-    if (now.getTime() < ready) {
-      const secondsRemaining = Math.ceil((ready - now.getTime()) / 1000);
-      throw new DomainError('rate_limited', 'ROTATION_COOLDOWN', `shared ports rotate at most every 5 minutes; try again in ${secondsRemaining} s`, { secondsRemaining });
-    }
-  }
+  requireRotationReady(live.session.tier, port.lastRotatedAt, now);
   return { live, port };
 }
 

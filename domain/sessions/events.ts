@@ -1,4 +1,5 @@
 import type { Tier } from '../pricing/pricing.ts';
+import type { RotationMethod, TriggerType } from '../rotation/rules.ts';
 
 /**
  * Events of an x402 session: bought with one payment, holding ports on modem devices, topped up,
@@ -57,9 +58,28 @@ export type PortReleased = {
   data: { sessionId: string; portId: string; deviceId: string; reason: 'replaced' | 'expired'; releasedAt: string };
 };
 
+/**
+ * A rotation (domain/rotation): shared ports switch device, private ports reset their device's IP by airplane
+ * mode (fromDeviceId = toDeviceId). Events written before #8 have no method, triggerType or oldIp.
+ */
 export type PortRotated = {
   type: 'PortRotated';
-  data: { sessionId: string; portId: string; fromDeviceId: string; toDeviceId: string; rotatedAt: string };
+  data: {
+    sessionId: string;
+    portId: string;
+    method?: RotationMethod;
+    triggerType?: TriggerType;
+    fromDeviceId: string;
+    toDeviceId: string;
+    oldIp?: string | null;
+    rotatedAt: string;
+  };
+};
+
+/** The first probe after a rotation saw an egress IP other than oldIp: the rotation took effect. */
+export type PortIpChanged = {
+  type: 'PortIpChanged';
+  data: { sessionId: string; portId: string; deviceId: string; oldIp: string | null; newIp: string; changedAt: string };
 };
 
 export type SessionToppedUp = {
@@ -85,11 +105,12 @@ export type SessionEvent =
   | PortAllocationFailed
   | PortReleased
   | PortRotated
+  | PortIpChanged
   | SessionToppedUp
   | SessionExpired;
 
 export const sessionEventTypes = [
-  'SessionPurchased', 'PortAllocated', 'PortAllocationFailed', 'PortReleased', 'PortRotated', 'SessionToppedUp', 'SessionExpired',
+  'SessionPurchased', 'PortAllocated', 'PortAllocationFailed', 'PortReleased', 'PortRotated', 'PortIpChanged', 'SessionToppedUp', 'SessionExpired',
 ] as const satisfies readonly SessionEvent['type'][];
 
 export const sessionStreamId = (sessionId: string) => `session-${sessionId}`;

@@ -6,8 +6,14 @@ export interface PortState {
   deviceId: string;
   countryCode: string;
   active: boolean;
-  /** When the port last got a new device (allocation or rotation): the rotation cooldown counts from here. */
+  /** When the port last got a new device (allocation or device switch). */
   lastMovedAt: string;
+  /** The rotation cooldown counts from here; null = never rotated, so it may rotate at once. */
+  lastRotatedAt: string | null;
+  /** A rotation waiting for a probe to see the new IP (PortIpChanged). */
+  pendingRotation: { oldIp: string | null; rotatedAt: string } | null;
+  /** The last egress IP a rotation confirmed. */
+  ip: string | null;
 }
 
 export type SessionState =
@@ -37,7 +43,7 @@ export function evolveSession(state: SessionState, event: SessionEvent): Session
       return {
         ...state,
         replacementsUsed: state.replacementsUsed + (d.reason === 'replace' ? 1 : 0),
-        ports: { ...state.ports, [d.portId]: { portId: d.portId, deviceId: d.deviceId, countryCode: d.countryCode, active: true, lastMovedAt: d.allocatedAt } },
+        ports: { ...state.ports, [d.portId]: { portId: d.portId, deviceId: d.deviceId, countryCode: d.countryCode, active: true, lastMovedAt: d.allocatedAt, lastRotatedAt: null, pendingRotation: null, ip: null } },
       };
     }
     case 'PortAllocationFailed':
@@ -49,7 +55,23 @@ export function evolveSession(state: SessionState, event: SessionEvent): Session
     case 'PortRotated': {
       const port = state.ports[event.data.portId];
       if (!port) return state;
-      return { ...state, ports: { ...state.ports, [port.portId]: { ...port, deviceId: event.data.toDeviceId, lastMovedAt: event.data.rotatedAt } } };
+      const d = event.data;
+      const moved = d.toDeviceId !== port.deviceId;
+      return {
+        ...state,
+        ports: {
+          ...state.ports,
+          [port.portId]: {
+            ...port, deviceId: d.toDeviceId, lastMovedAt: moved ? d.rotatedAt : port.lastMovedAt, lastRotatedAt: d.rotatedAt,
+            pendingRotation: { oldIp: d.oldIp ?? null, rotatedAt: d.rotatedAt },
+          },
+        },
+      };
+    }
+    case 'PortIpChanged': {
+      const port = state.ports[event.data.portId];
+      if (!port) return state;
+      return { ...state, ports: { ...state.ports, [port.portId]: { ...port, pendingRotation: null, ip: event.data.newIp } } };
     }
     case 'SessionToppedUp':
       return {

@@ -2,7 +2,7 @@
  * A rule of the domain said no. `kind` tells adapters how to surface it (HTTP status, exit code)
  * without the domain knowing about HTTP.
  */
-export type DomainErrorKind = 'invalid' | 'not_found' | 'conflict' | 'forbidden' | 'unavailable' | 'rate_limited' | 'unauthorized' | 'payment_required';
+export type DomainErrorKind = 'invalid' | 'not_found' | 'conflict' | 'forbidden' | 'unavailable' | 'rate_limited' | 'unauthorized' | 'payment_required' | 'unprocessable';
 
 export class DomainError extends Error {
   constructor(

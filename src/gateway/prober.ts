@@ -11,6 +11,9 @@ import { deviceStreamId } from '../../domain/fleet/events.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
 import type { Clock } from '../clock.ts';
 import { handleCommand } from '../commands/handle.ts';
+import type { Keyring } from '../../adapters/secrets/keyring.ts';
+import { openUpstream } from '../fleet/secrets.ts';
+import { confirmRotatedIps } from '../x402/rotation.ts';
 
 /**
  * The device prober: every pass, each active modem gets one HTTP request to PROBE_URL sent *through its own
@@ -50,6 +53,8 @@ export interface ProberDeps {
   store: EventStore;
   clock: Clock;
   logger?: ProberLogger | undefined;
+  /** Opens sealed upstream passwords (in memory only); without it only unsealed upstreams can be probed. */
+  secrets?: Keyring | undefined;
 }
 
 export interface ProberOptions {
@@ -85,7 +90,7 @@ export class DeviceProber {
     const correlationId = uuidv7(this.deps.clock.now().getTime()); // ties the reports of one pass together
     const signal = this.cancel.signal;
     const outcomes = await mapLimit(devices, this.concurrency, async ({ device_id: deviceId, upstream }) => {
-      const result = await probe(upstream, this.target, { timeoutMs: this.timeoutMs, signal });
+      const result = await probe(this.deps.secrets ? openUpstream(this.deps.secrets, upstream) : upstream, this.target, { timeoutMs: this.timeoutMs, signal });
       if (signal.aborted) return { deviceId, outcome: 'cancelled' } as const;
       return this.report(deviceId, result, correlationId);
     });
@@ -105,6 +110,11 @@ export class DeviceProber {
       : { deviceId, online: false };
     try {
       const handled = await handleCommand(this.deps, fleetDecider, deviceStreamId(deviceId), { type: 'ReportDeviceHealth', data }, { actor: 'prober', correlationId });
+      // a rotation waiting on this device is confirmed once the probe sees a new egress IP (PortIpChanged)
+      if (result.online && result.ip) {
+        await confirmRotatedIps(this.deps, deviceId, result.ip, { actor: 'prober', correlationId })
+          .catch((err: unknown) => this.deps.logger?.error({ err, deviceId }, 'could not confirm rotated IPs'));
+      }
       return { deviceId, outcome: 'reported', result, position: handled.position };
     } catch (error) {
       if (error instanceof DomainError && error.code === 'DEVICE_RETIRED') return { deviceId, outcome: 'retired' };

@@ -2,8 +2,10 @@ import express, { type Express } from 'express';
 import type { Infrastructure } from '../infrastructure.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { requestContext } from './request-context.ts';
+import { refuseUnsafeStrings } from './safe-input.ts';
 import { adminDevicesRouter } from './routes/admin-devices.ts';
 import { docsRouter } from './routes/docs.ts';
+import { discoveryRouter } from './routes/discovery.ts';
 import './routes/x402.docs.ts';
 import './routes/account.docs.ts';
 import { healthRouter } from './routes/health.ts';
@@ -26,6 +28,11 @@ import { LoginGuard } from '../accounts/auth.ts';
 import { accountAuthRouter } from './routes/account-auth.ts';
 import { accountApiKeysRouter } from './routes/account-api-keys.ts';
 import { accountAdminRouter } from './routes/account-admin.ts';
+import { poolContext } from '../proxy-pool/context.ts';
+import { poolApiAuthRouter } from './routes/pool-api-auth.ts';
+import { poolApiProxiesRouter } from './routes/pool-api-proxies.ts';
+import { poolApiSourcesRouter } from './routes/pool-api-sources.ts';
+import { poolApiStatsRouter } from './routes/pool-api-stats.ts';
 
 export function createApp(infra: Infrastructure, payments: PaymentProcessor | null = infra.payments): Express {
   const ctx: X402Context = { infra, prices: pricesFromConfig(infra.config), payments };
@@ -35,6 +42,7 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.set('trust proxy', 'loopback');
   app.use(requestContext(infra.logger));
   app.use(express.json({ limit: '100kb' }));
+  app.use(refuseUnsafeStrings);
   app.use(healthRouter(infra));
   app.use(docsRouter(infra));
   app.use('/v1/admin/devices', adminDevicesRouter(infra));
@@ -51,6 +59,7 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use('/x402', x402);
   documentAlias('/x402', '/v1/x402');
   app.get('/.well-known/x402.json', discovery.discovery);
+  app.use(discoveryRouter(ctx));
   app.use('/v1', referenceCatalogRouter(infra));
   app.use(rotateRouter(infra));
   app.use('/v1/peer', peerAgentsRouter(infra));
@@ -58,6 +67,12 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use(accountAuthRouter(accounts, new LoginGuard(infra.config.LOGIN_MAX_FAILURES, null)));
   app.use(accountApiKeysRouter(accounts));
   app.use(accountAdminRouter(accounts));
+  // The proxy-pool API (seed 003) lives at the root, as the seed writes its paths.
+  const pool = poolContext(infra, payments);
+  app.use(poolApiAuthRouter(pool));
+  app.use(poolApiSourcesRouter(pool));
+  app.use(poolApiProxiesRouter(pool));
+  app.use(poolApiStatsRouter(pool));
   app.use(notFound);
   app.use(errorHandler);
   return app;

@@ -23,6 +23,7 @@ const statusOf: Record<DomainErrorKind, number> = {
   rate_limited: 429,
   unauthorized: 401,
   payment_required: 402,
+  unprocessable: 422,
 };
 
 export function toApiError(error: unknown): ApiError {

@@ -18,6 +18,9 @@ import { deviceStreamId, type Carrier, type Tier } from '../../domain/fleet/even
 import type { Projection } from '../../projections/projection.ts';
 import type { Clock } from '../../src/clock.ts';
 import { handleCommand } from '../../src/commands/handle.ts';
+import { randomBytes } from 'node:crypto';
+import { Keyring } from '../../adapters/secrets/keyring.ts';
+import { sealUpstream } from '../../src/fleet/secrets.ts';
 
 export interface Origin {
   url: string;
@@ -244,6 +247,9 @@ async function socks5Handshake(client: net.Socket, { username, password }: Modem
   return { host, port: port.readUInt16BE(0), rest: r.release() };
 }
 
+/** Seals the upstreams fleetCommands registers; a prober opens them with it (deps.secrets). */
+export const testKeyring = new Keyring(randomBytes(32));
+
 /**
  * Fleet commands through the real decider and store, as the admin API and the prober append them;
  * `head` is the position of the latest append, for `projector.waitFor`.
@@ -261,7 +267,7 @@ export function fleetCommands(store: EventStore, clock: Clock & { advance(ms: nu
         type: 'RegisterDevice',
         data: {
           deviceId, name: deviceId, countryCode: o.countryCode ?? 'US', carrier: o.carrier ?? { name: 'T-Mobile USA', brand: 'T-Mobile' },
-          upstream: o.upstream ?? 'http://u:p@127.0.0.1:9', tiers: o.tiers ?? ['shared', 'private'],
+          upstream: sealUpstream(testKeyring, o.upstream ?? 'http://u:p@127.0.0.1:9'), tiers: o.tiers ?? ['shared', 'private'],
         },
       }),
     report: (deviceId: string, online: boolean, latencyMs?: number, ip?: string) =>

@@ -9,7 +9,7 @@ import { DeviceProber, parseEgressIp, type ProbeOutcome, type ProberOptions } fr
 import { Projector } from '../../src/projector/projector.ts';
 import { collect } from '../support/events.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../support/services.ts';
-import { fleetCommands, resetDatabase, startLab, type Lab } from './helpers.ts';
+import { fleetCommands, resetDatabase, startLab, testKeyring, type Lab } from './helpers.ts';
 
 describe('parseEgressIp', () => {
   it('reads a JSON { ip } body or a bare address, IPv4 or IPv6', () => {
@@ -41,7 +41,7 @@ for (const kind of await databaseKinds()) {
     const projected = async () => expect(await projector.waitFor(fleet.head, undefined, 10_000)).to.equal(true);
     /** A prober against the lab's origin; its reports move `fleet.head`. */
     const prober = (options: ProberOptions = {}) => {
-      const p = new DeviceProber({ db: t.database.db, store, clock }, { probeUrl: lab.origin.url, timeoutMs: 3000, ...options });
+      const p = new DeviceProber({ db: t.database.db, store, clock, secrets: testKeyring }, { probeUrl: lab.origin.url, timeoutMs: 3000, ...options });
       probers.push(p);
       return p;
     };

@@ -9,7 +9,8 @@ import { fixedClock } from '../../src/clock.ts';
 import { Projector } from '../../src/projector/projector.ts';
 import { appendFleetBacklog } from '../support/fleet-backlog.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../support/services.ts';
-import { fleetCommands, resetDatabase } from './helpers.ts';
+import { fleetCommands, resetDatabase, testKeyring } from './helpers.ts';
+import { openUpstream } from '../../src/fleet/secrets.ts';
 
 const snapshot = async (db: Db) => (await sql`select * from pool_scores order by device_id`.execute(db)).rows;
 
@@ -66,7 +67,9 @@ for (const kind of await databaseKinds()) {
 
       const all = await rankedDevices(t.database.db, { countryCode: 'any', tier: 'private', limit: 10 });
       expect(all.map((d) => d.deviceId)).to.deep.equal(['us-fast', 'us-twin', 'de-mid', 'us-slow']);
-      expect(all[0]).to.deep.include({ countryCode: 'US', carrierName: 'T-Mobile USA', carrierBrand: 'T-Mobile', upstream: 'http://u:p@127.0.0.1:9', score: 1, latencyMs: 200, lastIp: '100.64.0.1' });
+      expect(all[0]).to.deep.include({ countryCode: 'US', carrierName: 'T-Mobile USA', carrierBrand: 'T-Mobile', score: 1, latencyMs: 200, lastIp: '100.64.0.1' });
+      expect(all[0]!.upstream).to.match(/^http:\/\/u:sealed:v1:/); // stored sealed; the gateway opens it in memory
+      expect(openUpstream(testKeyring, all[0]!.upstream)).to.equal('http://u:p@127.0.0.1:9');
       expect(all[0]!.lastReportAt).to.match(/^2026-11-20T12:00:\d\d\.000Z$/);
       expect(all.map((d) => d.score)).to.satisfy((s: number[]) => s.every((x, i) => i === 0 || x <= s[i - 1]!));
 

@@ -9,6 +9,8 @@ import { findDevice, type DeviceRow } from '../../../projections/devices.ts';
 import { handleCommand } from '../../commands/handle.ts';
 import type { Infrastructure } from '../../infrastructure.ts';
 import { ApiError } from '../errors.ts';
+import { sealResetUrl, sealUpstream } from '../../fleet/secrets.ts';
+import { maskUpstream } from '../../../domain/fleet/upstream.ts';
 import { parse } from '../validate.ts';
 import { EXAMPLE_TIME, EXAMPLE_UUID, errors, isoDate } from '../openapi/common.ts';
 import { documentRoutes } from '../openapi/registry.ts';
@@ -27,6 +29,8 @@ const registerBody = z.strictObject({
   region: text(100).optional(),
   city: text(100).optional(),
   upstream: text(500),
+  /** The modem farm's IP-reset URL (airplane mode) with its own credentials; private rotations call it. */
+  resetUrl: text(2000).optional(),
   slots: z.number().int().min(1).max(64).optional(),
   tiers: z.array(z.enum(['shared', 'private'])).min(1).optional(),
 });
@@ -74,14 +78,16 @@ export function adminDevicesRouter(infra: Infrastructure): Router {
   const run = async (id: string, command: FleetCommand, actor: string, correlationId: string) => {
     const result = await handleCommand(infra, fleetDecider, deviceStreamId(id), command, { actor, correlationId });
     // Read-your-writes: the next GET (countries, device) sees this change.
-    if (result.position > 0n) await infra.projector.waitFor(result.position, undefined, infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+    if (result.position > 0n) await infra.projector.waitFor(result.position, ['devices'], infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
     return result.state;
   };
 
   router.post('/', async (req, res) => {
-    const body = parse(registerBody, req.body);
+    const { upstream, resetUrl, ...body } = parse(registerBody, req.body);
     const id = uuidv7(infra.clock.now().getTime());
-    const state = await run(id, { type: 'RegisterDevice', data: { deviceId: id, ...body } }, 'admin', req.id);
+    // secrets are sealed here, before the command: the event never holds them in clear
+    const sealed = { upstream: sealUpstream(infra.secrets, upstream), ...(resetUrl ? sealResetUrl(infra.secrets, resetUrl) : {}) };
+    const state = await run(id, { type: 'RegisterDevice', data: { deviceId: id, ...body, ...sealed } }, 'admin', req.id);
     res.status(201).json(viewFromState(state, (await findDevice(infra.database.db, id)) ?? null));
   });
 
@@ -109,7 +115,7 @@ export function adminDevicesRouter(infra: Infrastructure): Router {
   return router;
 }
 
-function requireAdminKey(configured: string | undefined): RequestHandler {
+export function requireAdminKey(configured: string | undefined): RequestHandler {
   const expected = configured ? createHash('sha256').update(configured).digest() : null;
   return (req, _res, next) => {
     const given = req.header('x-admin-key');
@@ -118,13 +124,6 @@ function requireAdminKey(configured: string | undefined): RequestHandler {
     const ok = timingSafeEqual(createHash('sha256').update(given).digest(), expected);
     next(ok ? undefined : new ApiError(401, 'ADMIN_KEY_INVALID', 'the X-Admin-Key is not valid'));
   };
-}
-
-/** The operator's upstream password is never echoed back. */
-function maskUpstream(upstream: string): string {
-  const url = new URL(upstream);
-  if (url.password) url.password = '****';
-  return `${url.protocol}//${url.username ? `${url.username}${url.password ? `:${url.password}` : ''}@` : ''}${url.host}`;
 }
 
 const iso = (v: string | Date | null) => (v === null ? null : new Date(v).toISOString());
@@ -138,6 +137,7 @@ function viewFromRow(row: DeviceRow) {
     region: row.region,
     city: row.city,
     upstream: maskUpstream(row.upstream),
+    resetEndpoint: row.reset_endpoint,
     slots: row.slots,
     allocatedSlots: row.allocated_slots,
     tiers: [...(row.tier_shared ? ['shared'] : []), ...(row.tier_private ? ['private'] : [])],
@@ -157,7 +157,7 @@ function viewFromState(state: DeviceState, row: DeviceRow | null) {
   const d = state.device;
   return {
     id: d.deviceId, name: d.name, countryCode: d.countryCode, carrier: d.carrier, region: d.region, city: d.city,
-    upstream: maskUpstream(d.upstream), slots: d.slots, allocatedSlots: 0, tiers: d.tiers,
+    upstream: maskUpstream(d.upstream), resetEndpoint: d.resetEndpoint ?? null, slots: d.slots, allocatedSlots: 0, tiers: d.tiers,
     status: state.online ? 'online' : 'offline', latencyMs: null, ip: null, lastHealthAt: state.lastReportAt,
     registeredAt: d.registeredAt, retiredAt: null,
   };

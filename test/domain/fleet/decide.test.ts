@@ -2,6 +2,8 @@ import { fleetDecider, type FleetCommand } from '../../../domain/fleet/decide.ts
 import type { DeviceRegistered, FleetEvent } from '../../../domain/fleet/events.ts';
 import { deciderSpec } from '../../support/decider-spec.ts';
 
+const SEALED_P = 'sealed:v1:0123abcd:c2VhbGVkLXAtZm9yLXRlc3Rz';
+const SEALED_RESET = 'sealed:v1:0123abcd:cmVzZXQtdXJsLWZvci10ZXN0cw';
 const given = deciderSpec<FleetCommand, FleetEvent, ReturnType<typeof fleetDecider.initialState>>(fleetDecider);
 const at = '2026-11-20T12:00:00.000Z';
 
@@ -13,7 +15,7 @@ const register: Extract<FleetCommand, { type: 'RegisterDevice' }> = {
     countryCode: 'us',
     carrier: { name: 'T-Mobile USA', brand: 'T-Mobile', mcc: '310', mnc: '260', technology: 'LTE' },
     city: 'New York',
-    upstream: 'http://u:p@10.0.0.5:8080',
+    upstream: `http://u:${SEALED_P}@10.0.0.5:8080`,
   },
 };
 const registered: DeviceRegistered = {
@@ -25,7 +27,9 @@ const registered: DeviceRegistered = {
     carrier: register.data.carrier,
     region: null,
     city: 'New York',
-    upstream: 'http://u:p@10.0.0.5:8080',
+    upstream: `http://u:${SEALED_P}@10.0.0.5:8080`,
+    resetUrl: null,
+    resetEndpoint: null,
     slots: 1,
     tiers: ['shared', 'private'],
     registeredAt: at,
@@ -42,8 +46,21 @@ describe('fleet decider', () => {
         .then([{ ...registered, data: { ...registered.data, slots: 4, tiers: ['shared'] } }]));
 
     it('accepts a socks5 upstream', () =>
-      given([]).when({ ...register, data: { ...register.data, upstream: 'socks5://a:b@modem.local:1080' } })
-        .then([{ ...registered, data: { ...registered.data, upstream: 'socks5://a:b@modem.local:1080' } }]));
+      given([]).when({ ...register, data: { ...register.data, upstream: `socks5://a:${SEALED_P}@modem.local:1080` } })
+        .then([{ ...registered, data: { ...registered.data, upstream: `socks5://a:${SEALED_P}@modem.local:1080` } }]));
+
+    it('records a sealed reset URL and its endpoint', () =>
+      given([]).when({ ...register, data: { ...register.data, resetUrl: SEALED_RESET, resetEndpoint: 'https://farm.example/reset' } })
+        .then([{ ...registered, data: { ...registered.data, resetUrl: SEALED_RESET, resetEndpoint: 'https://farm.example/reset' } }]));
+
+    it('refuses secrets in clear: an upstream password or a reset URL that is not sealed', () => {
+      given([]).when({ ...register, data: { ...register.data, upstream: 'http://u:p@10.0.0.5:8080' } }).thenThrows('SECRET_NOT_SEALED', 'invalid');
+      given([]).when({ ...register, data: { ...register.data, resetUrl: 'https://u:p@farm.example/reset' } }).thenThrows('SECRET_NOT_SEALED', 'invalid');
+    });
+
+    it('accepts an upstream without credentials', () =>
+      given([]).when({ ...register, data: { ...register.data, upstream: 'http://10.0.0.5:8080' } })
+        .then([{ ...registered, data: { ...registered.data, upstream: 'http://10.0.0.5:8080' } }]));
 
     it('refuses a second registration of the same id', () =>
       given([registered]).when(register).thenThrows('DEVICE_EXISTS', 'conflict'));
@@ -52,7 +69,7 @@ describe('fleet decider', () => {
       given([]).when({ ...register, data: { ...register.data, countryCode: 'XX' } }).thenThrows('INVALID_COUNTRY', 'invalid'));
 
     it('refuses an upstream the gateway cannot dial', () => {
-      for (const upstream of ['ftp://h:21', 'http://host', 'not a url', 'http://h:80/path']) {
+      for (const upstream of ['ftp://h:21', 'http://host', 'not a url', 'http://h:80/path', 'http://u@h:80?x=1']) {
         given([]).when({ ...register, data: { ...register.data, upstream } }).thenThrows('INVALID_UPSTREAM', 'invalid');
       }
     });
@@ -94,7 +111,9 @@ describe('fleet decider', () => {
   describe('AllocateSlot / ReleaseSlot', () => {
     const allocate = (portId: string, tier: 'shared' | 'private' = 'shared'): FleetCommand =>
       ({ type: 'AllocateSlot', data: { deviceId: 'd1', portId, sessionId: 's1', tier } });
-    const allocated = (portId: string): FleetEvent => ({ type: 'DeviceSlotAllocated', data: { deviceId: 'd1', portId, sessionId: 's1', allocatedAt: at } });
+    const allocated = (portId: string, tier: 'shared' | 'private' = 'shared'): FleetEvent =>
+      ({ type: 'DeviceSlotAllocated', data: { deviceId: 'd1', portId, sessionId: 's1', holderKind: 'session', tier, allocatedAt: at } });
+    const fourSlots: DeviceRegistered = { ...registered, data: { ...registered.data, slots: 4 } };
     const twoSlots: DeviceRegistered = { ...registered, data: { ...registered.data, slots: 2, tiers: ['shared'] } };
 
     it('takes a free slot', () => given([twoSlots]).when(allocate('p1')).then([allocated('p1')]));
@@ -108,10 +127,35 @@ describe('fleet decider', () => {
     it('frees the slot again', () =>
       given([twoSlots, allocated('p1'), allocated('p2'), { type: 'DeviceSlotReleased', data: { deviceId: 'd1', portId: 'p1', releasedAt: at } }])
         .when(allocate('p3')).then([allocated('p3')]));
+    it('a private port holds the whole device: no shared or private port joins it', () => {
+      given([fourSlots, allocated('p1', 'private')]).when(allocate('p2', 'shared')).thenThrows('DEVICE_PRIVATE', 'unavailable');
+      given([fourSlots, allocated('p1', 'private')]).when(allocate('p2', 'private')).thenThrows('DEVICE_PRIVATE', 'unavailable');
+    });
+    it('a private port needs an idle device, even with slots left', () =>
+      given([fourSlots, allocated('p1', 'shared')]).when(allocate('p2', 'private')).thenThrows('DEVICE_BUSY', 'unavailable'));
+    it('takes a private port on an idle device, and frees the device when it goes', () => {
+      given([fourSlots]).when(allocate('p1', 'private')).then([allocated('p1', 'private')]);
+      given([fourSlots, allocated('p1', 'private'), { type: 'DeviceSlotReleased', data: { deviceId: 'd1', portId: 'p1', releasedAt: at } }])
+        .when(allocate('p2', 'shared')).then([allocated('p2', 'shared')]);
+    });
+    it('reads slots of events written before tiers were recorded as shared', () =>
+      given([fourSlots, { type: 'DeviceSlotAllocated', data: { deviceId: 'd1', portId: 'p1', sessionId: 's1', allocatedAt: at } }])
+        .when(allocate('p2', 'private')).thenThrows('DEVICE_BUSY'));
     it('releases only a slot that is held', () => {
       given([twoSlots, allocated('p1')]).when({ type: 'ReleaseSlot', data: { deviceId: 'd1', portId: 'p1' } })
         .then([{ type: 'DeviceSlotReleased', data: { deviceId: 'd1', portId: 'p1', releasedAt: at } }]);
       given([twoSlots]).when({ type: 'ReleaseSlot', data: { deviceId: 'd1', portId: 'p1' } }).then([]);
     });
+  });
+
+  describe('ResealSecrets', () => {
+    const resealed = 'sealed:v1:99999999:bmV3LWtleS12YWx1ZQ';
+    it('records the secrets sealed under the new key', () =>
+      given([registered]).when({ type: 'ResealSecrets', data: { deviceId: 'd1', upstream: `http://u:${resealed}@10.0.0.5:8080`, resetUrl: null } })
+        .then([{ type: 'DeviceSecretsResealed', data: { deviceId: 'd1', upstream: `http://u:${resealed}@10.0.0.5:8080`, resetUrl: null, resealedAt: at } }]));
+    it('changes nothing when they are the same', () =>
+      given([registered]).when({ type: 'ResealSecrets', data: { deviceId: 'd1', upstream: registered.data.upstream, resetUrl: null } }).then([]));
+    it('refuses clear text', () =>
+      given([registered]).when({ type: 'ResealSecrets', data: { deviceId: 'd1', upstream: 'http://u:p@10.0.0.5:8080', resetUrl: null } }).thenThrows('SECRET_NOT_SEALED'));
   });
 });

@@ -93,19 +93,50 @@ describe('session decider', () => {
     it('refuses an expired session', () => spec(plus(3601))([purchased()]).when(topup(0n, 3600, null)).thenThrows('SESSION_EXPIRED'));
   });
 
-  describe('RotatePort', () => {
-    const rotate = (to = 'd2'): SessionCommand => ({ type: 'RotatePort', data: { portId: 'p1', toDeviceId: to } });
-    it('moves the port to another device once the shared cooldown has passed', () =>
-      spec(plus(300))([purchased(), allocated('p1', 'd1')]).when(rotate())
-        .then([{ type: 'PortRotated', data: { sessionId: 's1', portId: 'p1', fromDeviceId: 'd1', toDeviceId: 'd2', rotatedAt: plus(300) } }]));
-    it('tells how long the shared cooldown still runs', () => spec(plus(120))([purchased(), allocated('p1', 'd1')]).when(rotate()).thenThrows('ROTATION_COOLDOWN', 'rate_limited'));
-    it('counts the cooldown from the last rotation', () =>
-      spec(plus(400))([purchased(), allocated('p1', 'd1'), { type: 'PortRotated', data: { sessionId: 's1', portId: 'p1', fromDeviceId: 'd1', toDeviceId: 'd2', rotatedAt: plus(300) } }])
+  describe('RotatePort (domain/rotation rules)', () => {
+    const rotate = (to = 'd2', method: 'device_switch' | 'airplane_mode' = 'device_switch'): SessionCommand =>
+      ({ type: 'RotatePort', data: { portId: 'p1', method, triggerType: 'api_token', toDeviceId: to, oldIp: '100.64.0.1' } });
+    const rotated = (at: string, to = 'd2', method: 'device_switch' | 'airplane_mode' = 'device_switch', from = 'd1'): SessionEvent =>
+      ({ type: 'PortRotated', data: { sessionId: 's1', portId: 'p1', method, triggerType: 'api_token', fromDeviceId: from, toDeviceId: to, oldIp: '100.64.0.1', rotatedAt: at } });
+    it('a shared port that never rotated switches device at once (no cooldown after allocation)', () =>
+      spec(plus(1))([purchased(), allocated('p1', 'd1')]).when(rotate()).then([rotated(plus(1))]));
+    it('keeps 5 minutes between shared rotations', () => {
+      spec(plus(120))([purchased(), allocated('p1', 'd1'), rotated(plus(1))]).when(rotate('d3')).thenThrows('ROTATION_COOLDOWN', 'rate_limited');
+      spec(plus(301))([purchased(), allocated('p1', 'd1'), rotated(plus(1))]).when(rotate('d1')).then([rotated(plus(301), 'd1', 'device_switch', 'd2')]);
+    });
+    it('a private port resets its own device by airplane mode, at most once a minute', () => {
+      spec(plus(1))([purchased('private'), allocated('p1', 'd1')]).when(rotate('d1', 'airplane_mode')).then([rotated(plus(1), 'd1', 'airplane_mode')]);
+      spec(plus(60))([purchased('private'), allocated('p1', 'd1'), rotated(plus(1), 'd1', 'airplane_mode')]).when(rotate('d1', 'airplane_mode')).thenThrows('ROTATION_COOLDOWN');
+      spec(plus(61))([purchased('private'), allocated('p1', 'd1'), rotated(plus(1), 'd1', 'airplane_mode')]).when(rotate('d1', 'airplane_mode'))
+        .then([rotated(plus(61), 'd1', 'airplane_mode')]);
+    });
+    it('refuses the wrong method for the tier', () => {
+      spec(plus(1))([purchased('private'), allocated('p1', 'd1')]).when(rotate('d2', 'device_switch')).thenThrows('ROTATION_METHOD');
+      spec(plus(1))([purchased(), allocated('p1', 'd1')]).when(rotate('d1', 'airplane_mode')).thenThrows('ROTATION_METHOD');
+    });
+    it('refuses the same device for a switch and another device for airplane mode', () => {
+      spec(plus(1))([purchased(), allocated('p1', 'd1')]).when(rotate('d1')).thenThrows('SAME_DEVICE');
+      spec(plus(1))([purchased('private'), allocated('p1', 'd1')]).when(rotate('d2', 'airplane_mode')).thenThrows('OTHER_DEVICE');
+    });
+    it('counts the cooldown of events written before #8 (no method) from their rotation', () =>
+      spec(plus(100))([purchased(), allocated('p1', 'd1'), { type: 'PortRotated', data: { sessionId: 's1', portId: 'p1', fromDeviceId: 'd1', toDeviceId: 'd2', rotatedAt: plus(1) } }])
         .when(rotate('d3')).thenThrows('ROTATION_COOLDOWN'));
-    it('has no cooldown on private ports', () =>
-      spec(plus(1))([purchased('private'), allocated('p1', 'd1')]).when(rotate())
-        .then([{ type: 'PortRotated', data: { sessionId: 's1', portId: 'p1', fromDeviceId: 'd1', toDeviceId: 'd2', rotatedAt: plus(1) } }]));
-    it('refuses the same device', () => spec(plus(300))([purchased(), allocated('p1', 'd1')]).when(rotate('d1')).thenThrows('SAME_DEVICE'));
+
+    describe('ConfirmPortIp', () => {
+      const confirm = (newIp: string, deviceId = 'd1'): SessionCommand => ({ type: 'ConfirmPortIp', data: { portId: 'p1', deviceId, newIp } });
+      const history = [purchased('private'), allocated('p1', 'd1'), rotated(plus(1), 'd1', 'airplane_mode')];
+      it('confirms a pending rotation when the probe sees a new IP', () =>
+        spec(plus(20))(history).when(confirm('100.64.0.2'))
+          .then([{ type: 'PortIpChanged', data: { sessionId: 's1', portId: 'p1', deviceId: 'd1', oldIp: '100.64.0.1', newIp: '100.64.0.2', changedAt: plus(20) } }]));
+      it('waits while the probe still sees the old IP', () => spec(plus(5))(history).when(confirm('100.64.0.1')).then([]));
+      it('ignores a probe of another device, and a port with nothing pending', () => {
+        spec(plus(5))(history).when(confirm('100.64.0.2', 'd9')).then([]);
+        spec(plus(5))([purchased('private'), allocated('p1', 'd1')]).when(confirm('100.64.0.2')).then([]);
+      });
+      it('confirms once', () =>
+        spec(plus(30))([...history, { type: 'PortIpChanged', data: { sessionId: 's1', portId: 'p1', deviceId: 'd1', oldIp: '100.64.0.1', newIp: '100.64.0.2', changedAt: plus(20) } }])
+          .when(confirm('100.64.0.3')).then([]));
+    });
   });
 
   describe('ExpireSession', () => {
