@@ -10,6 +10,7 @@ import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { SessionWorker } from './x402/worker.ts';
 import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
 import { startRelayRole, type RelayRole } from './peers/relay-role.ts';
+import { PoolKeyWorker } from './reseller/worker.ts';
 import { PoolWorker } from './proxy-pool/worker.ts';
 
 export interface Running {
@@ -30,6 +31,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   const infra = await openInfrastructure(config, clock, logger, given);
   let server: Server | undefined;
   let worker: SessionWorker | undefined;
+  let poolKeyWorker: PoolKeyWorker | undefined;
   let gateway: GatewayRole | undefined;
   let relay: RelayRole | undefined;
   let pool: PoolWorker | undefined;
@@ -40,6 +42,8 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     if (config.ROLES.includes('worker')) {
       worker = new SessionWorker(infra);
       worker.start(config.WORKER_INTERVAL_MS);
+      poolKeyWorker = new PoolKeyWorker(infra);
+      poolKeyWorker.start(config.WORKER_INTERVAL_MS);
       pool = new PoolWorker(infra);
       await pool.start();
     }
@@ -51,6 +55,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     await gateway?.stop();
     await relay?.stop();
     await worker?.stop();
+    await poolKeyWorker?.stop();
     await pool?.stop();
     await infra.close();
     throw error;
@@ -75,6 +80,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
         clearTimeout(force);
       }
       await worker?.stop();
+      await poolKeyWorker?.stop();
       await pool?.stop();
       await gateway?.stop();
       await relay?.stop();
