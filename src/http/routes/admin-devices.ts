@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
+import { adminAuthGuard, requireAdminKey } from '../admin-auth.ts';
 import { z } from 'zod';
 import { uuidv7 } from '../../../adapters/ids.ts';
 import { fleetDecider, type FleetCommand } from '../../../domain/fleet/decide.ts';
@@ -96,7 +96,7 @@ documentRoutes(
 /** Operators' fleet management, behind X-Admin-Key. */
 export function adminDevicesRouter(infra: Infrastructure): Router {
   const router = Router();
-  router.use(requireAdminKey(infra.config.ADMIN_API_KEY));
+  router.use(requireAdminKey(infra.config.ADMIN_API_KEY, adminAuthGuard(infra)));
 
   const run = async (id: string, command: FleetCommand, actor: string, correlationId: string) => {
     const result = await handleCommand(infra, fleetDecider, deviceStreamId(id), command, { actor, correlationId });
@@ -152,16 +152,8 @@ export function adminDevicesRouter(infra: Infrastructure): Router {
   return router;
 }
 
-export function requireAdminKey(configured: string | undefined): RequestHandler {
-  const expected = configured ? createHash('sha256').update(configured).digest() : null;
-  return (req, _res, next) => {
-    const given = req.header('x-admin-key');
-    if (!expected) return next(new ApiError(401, 'ADMIN_DISABLED', 'the admin API is disabled: set ADMIN_API_KEY on the server'));
-    if (!given) return next(new ApiError(401, 'ADMIN_KEY_REQUIRED', 'send the admin key in the X-Admin-Key header'));
-    const ok = timingSafeEqual(createHash('sha256').update(given).digest(), expected);
-    next(ok ? undefined : new ApiError(401, 'ADMIN_KEY_INVALID', 'the X-Admin-Key is not valid'));
-  };
-}
+/** Kept here for the routes that import it from this file. */
+export { requireAdminKey } from '../admin-auth.ts';
 
 const iso = (v: string | Date | null) => (v === null ? null : new Date(v).toISOString());
 
