@@ -47,6 +47,12 @@ const schema = z.object({
   GATEWAY_MAX_CONNECTIONS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(100),
   GATEWAY_MAX_SESSIONS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(50),
   GATEWAY_METER_FLUSH_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** Once one side of a tunnel has ended, it closes after this long without bytes (an upstream that ignores the half-close). */
+  GATEWAY_HALF_CLOSE_GRACE_MS: z.coerce.number().int().min(100).max(30_000).default(30_000),
+  /** A gateway instance that stops its heartbeat (crashed) has its connections released after this long. */
+  GATEWAY_INSTANCE_LEASE_MS: z.coerce.number().int().min(300).max(60_000).default(60_000),
+  /** With Redis out, the gateway serves on local state this long, then refuses new connections until it is back. */
+  GATEWAY_REDIS_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(300_000),
   /** The prober fetches this through every modem; unset = no probing (health comes from operators). */
   PROBE_URL: z.string().url().optional(),
   PROBE_INTERVAL_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),

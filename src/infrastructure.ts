@@ -60,7 +60,7 @@ export async function openInfrastructure(config: Config, clock: Clock, logger: L
     closers.push(() => kv.close());
     const payments = given.payments ?? (await openPayments(config, clock));
     if (payments && !given.payments) closers.push(() => payments.close());
-    const projector = new Projector(database.db, store, projections, { logger });
+    const projector = new Projector(database.db, store, projections, { logger, database });
     await projector.migrate();
     logger.info({ database: database.kind, eventStore: store.kind, coordination: kv.kind }, 'infrastructure ready');
     return {

@@ -37,7 +37,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
       worker = new SessionWorker(infra);
       worker.start(config.WORKER_INTERVAL_MS);
       pool = new PoolWorker(infra);
-      pool.start();
+      await pool.start();
     }
     if (config.ROLES.includes('api')) {
       server = createApp(infra).listen(config.PORT, config.HOST);

@@ -13,7 +13,7 @@ export interface Database {
   kind: 'postgres' | 'pglite';
   db: Db;
   /** Opens a dedicated connection for LISTEN (pg only); PGlite notifies in-process. */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -43,7 +43,7 @@ export async function openPostgres(connectionString: string, options: { poolSize
       const client = new pg.Client({ connectionString });
       client.on('error', () => {});
       await client.connect();
-      client.on('notification', (message) => { if (message.channel === channel) onNotify(); });
+      client.on('notification', (message) => { if (message.channel === channel) onNotify(message.payload ?? ''); });
       await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
       return async () => { await client.end().catch(() => {}); };
     },
@@ -59,7 +59,7 @@ export async function openPglite(dataDir?: string): Promise<Database> {
     kind: 'pglite',
     db,
     async listen(channel, onNotify) {
-      const unlisten = await pglite.listen(channel, () => onNotify());
+      const unlisten = await pglite.listen(channel, (payload) => onNotify(payload));
       return async () => { if (!pglite.closed) await unlisten(); };
     },
     async close() { await db.destroy(); },

@@ -103,7 +103,11 @@ export class EventStoreDbEventStore implements EventStore {
     // One queue for events and checkpoints so the handler sees them in order, one at a time.
     let queue: Promise<void> = Promise.resolve();
     const deliver = (batch: SubscriptionBatch) => (queue = queue.then(() => handler(batch)));
-    const checkpointReached = async (_: AllStreamSubscription, position: Position) => {
+    // A checkpoint covers the events the server sent before it; some may still sit in the stream's
+    // buffer, unread by the loop below. Passing the checkpoint on then would skip them, so it waits
+    // for a moment when the buffer is empty (the next checkpoint comes soon enough).
+    const checkpointReached = async (subscription: AllStreamSubscription, position: Position) => {
+      if (subscription.readableLength > 0) return;
       await deliver({ events: [], checkpoint: encodePosition(position) });
     };
     const filter = options.eventTypes

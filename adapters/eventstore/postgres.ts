@@ -20,7 +20,10 @@ import {
 } from './port.ts';
 
 const PAGE = 1000;
-const IDLE_POLL_MS = 500;
+/** Fallback only: appends wake subscribers in-process and by NOTIFY. */
+const IDLE_POLL_MS = 1000;
+/** Re-read delay, doubling, while committed events wait above the horizon for an older transaction. */
+const HELD_BACK_MAX_MS = 100;
 
 interface EventRow {
   position: bigint;
@@ -110,6 +113,11 @@ export class PostgresEventStore implements EventStore {
     return (await this.horizon()).head ?? 0n;
   }
 
+  /**
+   * Catch-up, then live. Woken at once by appends in this process and by NOTIFY from others; the poll is
+   * only a fallback. One query per read: the page below the horizon, the horizon itself, and whether
+   * committed events wait above it (an older transaction still open), which is the one case re-read soon.
+   */
   subscribeToAll(options: SubscribeOptions, handler: (batch: SubscriptionBatch) => Promise<void>): Subscription {
     let stopped = false;
     let wake: (() => void) | undefined;
@@ -120,21 +128,29 @@ export class PostgresEventStore implements EventStore {
 
     const run = async () => {
       let after = options.fromPosition ?? -1n;
+      let heldBackMs = 0;
       while (!stopped) {
         // Arm the wake-up before reading so an append landing mid-read is not missed.
         let signalled = false;
         const woken = new Promise<void>((resolve) => { wake = () => { signalled = true; resolve(); }; });
-        const { head } = await this.horizon();
-        const rows = head !== null && head > after ? await this.page(after, head, maxBatch, types) : [];
-        const full = rows.length === maxBatch;
-        const checkpoint = full ? rows[rows.length - 1]!.position : maxBig(after, head ?? after);
+        const { rows, horizon, heldBack } = await this.readAfter(after, maxBatch, types);
         if (stopped) break;
+        const full = rows.length === maxBatch;
+        // Below the horizon every transaction has finished: nothing can still appear there, so an
+        // unfilled page moves the checkpoint up to it even when no event matched.
+        const checkpoint = full ? rows[rows.length - 1]!.position : maxBig(after, horizon - 1n);
         if (rows.length > 0 || checkpoint > after) {
           await handler({ events: rows.map(toRecorded), checkpoint });
           after = checkpoint;
-          continue;
         }
-        if (!signalled) await Promise.race([woken, delay(IDLE_POLL_MS)]);
+        if (full || signalled) continue;
+        if (heldBack) {
+          heldBackMs = Math.min(Math.max(heldBackMs * 2, 2), HELD_BACK_MAX_MS);
+          await Promise.race([woken, delay(heldBackMs)]);
+        } else {
+          heldBackMs = 0;
+          await Promise.race([woken, delay(IDLE_POLL_MS)]);
+        }
       }
     };
     const done = run().finally(() => { this.local.off('appended', onAppended); });
@@ -182,14 +198,31 @@ export class PostgresEventStore implements EventStore {
     return { head: result.rows[0]?.head ?? null };
   }
 
-  private async page(after: bigint, head: bigint, limit: number, types?: readonly string[]): Promise<EventRow[]> {
-    let query = this.database.db
+  private async page(after: bigint, head: bigint, limit: number): Promise<EventRow[]> {
+    return (await this.database.db
       .selectFrom('es_events')
       .selectAll()
       .where('position', '>', after)
-      .where('position', '<=', head);
-    if (types) query = query.where('type', 'in', types.length > 0 ? [...types] : ['']);
-    return (await query.orderBy('position').limit(limit).execute()) as EventRow[];
+      .where('position', '<=', head)
+      .orderBy('position')
+      .limit(limit)
+      .execute()) as EventRow[];
+  }
+
+  /** One round trip: up to `limit` events after `after` below the horizon, the horizon, and whether committed events wait above it. */
+  private async readAfter(after: bigint, limit: number, types?: readonly string[]): Promise<{ rows: EventRow[]; horizon: bigint; heldBack: boolean }> {
+    const typeFilter = types ? sql`and e.type in (${sql.join(types.length > 0 ? [...types] : [''])})` : sql``;
+    const result = await sql<EventRow & { horizon: bigint; top: bigint | null }>`
+      select h.horizon, (select max(position) from es_events) as top, e.*
+      from (select pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 65536 as horizon) h
+      left join lateral (
+        select * from es_events e
+        where e.position > ${after} and e.position < h.horizon ${typeFilter}
+        order by e.position limit ${limit}
+      ) e on true`.execute(this.database.db);
+    const first = result.rows[0]!;
+    const rows = first.position === null ? [] : result.rows;
+    return { rows, horizon: first.horizon, heldBack: first.top !== null && first.top >= first.horizon };
   }
 }
 

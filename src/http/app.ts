@@ -5,6 +5,7 @@ import { requestContext } from './request-context.ts';
 import { refuseUnsafeStrings } from './safe-input.ts';
 import { adminDevicesRouter } from './routes/admin-devices.ts';
 import { docsRouter } from './routes/docs.ts';
+import { discoveryRouter } from './routes/discovery.ts';
 import './routes/x402.docs.ts';
 import './routes/account.docs.ts';
 import { healthRouter } from './routes/health.ts';
@@ -58,6 +59,7 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use('/x402', x402);
   documentAlias('/x402', '/v1/x402');
   app.get('/.well-known/x402.json', discovery.discovery);
+  app.use(discoveryRouter(ctx));
   app.use('/v1', referenceCatalogRouter(infra));
   app.use(rotateRouter(infra));
   app.use('/v1/peer', peerAgentsRouter(infra));

@@ -1,10 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { sql } from 'kysely';
-import type { Db } from '../../adapters/db/database.ts';
+import type { Database, Db } from '../../adapters/db/database.ts';
 import { migrate } from '../../adapters/db/migrations.ts';
-import type { EventStore, Subscription, SubscriptionBatch } from '../../adapters/eventstore/port.ts';
+import type { EventStore } from '../../adapters/eventstore/port.ts';
 import type { Projection } from '../../projections/projection.ts';
-import { advanceCheckpoint, checkpointMigrations, readCheckpoint, readCheckpoints, resetCheckpoint } from './checkpoints.ts';
+import { checkpointMigrations, readCheckpoints, resetCheckpoint } from './checkpoints.ts';
+import { Feed } from './feed.ts';
+import { Lane, type LaneContext, type LaneState } from './lane.ts';
+import { ProgressBroadcast, RemoteProgress } from './progress.ts';
 
 export interface ProjectorLogger {
   info(obj: object, msg?: string): void;
@@ -13,172 +16,230 @@ export interface ProjectorLogger {
 
 export interface ProjectorOptions {
   maxBatch?: number;
-  /** Wait before a failed projection is restarted from its stored checkpoint. */
+  /** First wait before a failed projection retries alone; it doubles per failure up to maxRetryDelayMs. */
   retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** How long the shared reader waits for its slowest projection before leaving it to catch up alone. */
+  stallMs?: number;
   logger?: ProjectorLogger;
+  /** Enables pushed progress across processes (LISTEN/NOTIFY) and skipping the WAL flush of projection commits. */
+  database?: Pick<Database, 'kind' | 'listen'>;
 }
 
-class CheckpointMoved extends Error {}
+export interface ProjectionStatus {
+  name: string;
+  state: LaneState | 'stopped';
+  checkpoint: string;
+  /** Events of this projection's types after its checkpoint, among the next LAG_SCAN events (`lagCapped`: there are more). */
+  lag: number;
+  lagCapped: boolean;
+  lastError: { message: string; at: string } | null;
+}
+
+const LAG_SCAN = 10_000;
 
 /**
- * Runs each projection as its own subscription. A batch of events and the checkpoint that follows it
- * are committed in one transaction, with a compare-and-set on the checkpoint: a crash never loses or
- * repeats an event, and a concurrent rebuild or second projector makes this one step back and resume.
+ * Reads $all once per process (the Feed) and hands each batch to every projection (its Lane), which
+ * applies its part in its own transaction with a compare-and-set of its checkpoint: a crash never loses
+ * or repeats an event, and a concurrent rebuild or second projector makes a lane step back and resume.
+ * A lane that is behind or failing reads alone and rejoins; it never holds the others.
  */
 export class Projector {
-  private readonly progress = new Map<string, bigint>();
+  private readonly all: Projection[];
   private readonly changed = new EventEmitter();
-  private readonly running = new Map<string, { subscription: Subscription | undefined; stopped: boolean }>();
+  private readonly lanes = new Map<string, Lane>();
+  private feed: Feed | undefined;
+  private readonly remote: RemoteProgress;
+  private readonly broadcast: ProgressBroadcast | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly store: EventStore,
-    readonly projections: readonly Projection[],
+    projections: readonly Projection[],
     private readonly options: ProjectorOptions = {},
   ) {
+    this.all = [...projections];
     this.changed.setMaxListeners(0);
+    this.remote = new RemoteProgress(db, options.database);
+    if (options.database?.kind === 'postgres') this.broadcast = new ProgressBroadcast(db, () => this.localProgress());
+  }
+
+  get projections(): readonly Projection[] {
+    return this.all;
   }
 
   async migrate(): Promise<void> {
-    await migrate(this.db, [...checkpointMigrations, ...this.projections.flatMap((p) => p.migrations)]);
+    await migrate(this.db, [...checkpointMigrations, ...this.all.flatMap((p) => p.migrations)]);
   }
 
   projection(name: string): Projection {
-    const projection = this.projections.find((p) => p.name === name);
-    if (!projection) throw new Error(`unknown projection "${name}" (known: ${this.projections.map((p) => p.name).join(', ')})`);
+    const projection = this.all.find((p) => p.name === name);
+    if (!projection) throw new Error(`unknown projection "${name}" (known: ${this.all.map((p) => p.name).join(', ')})`);
     return projection;
   }
 
-  /** Starts every projection live; returns at once. */
+  /** Starts the reader and every projection; returns at once. Projections behind the others catch up alone. */
   async start(): Promise<void> {
+    if (this.feed) return;
     await this.migrate();
-    for (const projection of this.projections) {
-      const state = { subscription: undefined as Subscription | undefined, stopped: false };
-      this.running.set(projection.name, state);
-      void this.runLive(projection, state);
-    }
+    const stored = await readCheckpoints(this.db);
+    const from = this.all.reduce((max, p) => { const c = stored.get(p.name) ?? -1n; return c > max ? c : max; }, -1n);
+    this.feed = this.newFeed(from, this.options.stallMs ?? 2000, this.lanes);
+    const ctx = this.laneContext(this.feed, false, (lane) => this.noteProgress(lane));
+    for (const projection of this.all) await this.startLane(projection, ctx);
+    this.feed.run();
+  }
+
+  /** Adds a read model to a running system: its tables are created and it catches up alone, then rides the shared feed. */
+  async add(projection: Projection): Promise<void> {
+    if (this.all.some((p) => p.name === projection.name)) throw new Error(`projection "${projection.name}" is already registered`);
+    await migrate(this.db, [...checkpointMigrations, ...projection.migrations]);
+    this.all.push(projection);
+    if (this.feed) await this.startLane(projection, this.laneContext(this.feed, false, (lane) => this.noteProgress(lane)));
   }
 
   async stop(): Promise<void> {
-    const states = [...this.running.values()];
-    for (const state of states) state.stopped = true;
-    await Promise.all(states.map((s) => s.subscription?.stop()));
-    this.running.clear();
+    const feed = this.feed;
+    this.feed = undefined;
+    await feed?.stop();
+    await Promise.all([...this.lanes.values()].map((lane) => lane.stop()));
+    this.lanes.clear();
+    await this.remote.close();
   }
 
-  private async runLive(projection: Projection, state: { subscription: Subscription | undefined; stopped: boolean }): Promise<void> {
-    while (!state.stopped) {
-      try {
-        let checkpoint = await readCheckpoint(this.db, projection.name);
-        this.noteProgress(projection.name, checkpoint);
-        const subscription = this.store.subscribeToAll(
-          { fromPosition: checkpoint, eventTypes: projection.eventTypes, maxBatch: this.options.maxBatch ?? 500 },
-          async (batch) => { checkpoint = await this.applyBatch(projection, checkpoint, batch); },
-        );
-        state.subscription = subscription;
-        await subscription.done;
-      } catch (error) {
-        if (state.stopped) return;
-        if (!(error instanceof CheckpointMoved)) this.options.logger?.error({ err: error, projection: projection.name }, 'projection failed; restarting from its checkpoint');
-        await new Promise((r) => setTimeout(r, error instanceof CheckpointMoved ? 0 : this.options.retryDelayMs ?? 1000));
-      }
-    }
+  private async startLane(projection: Projection, ctx: LaneContext): Promise<void> {
+    const lane = new Lane(projection, ctx);
+    await lane.init();
+    this.lanes.set(projection.name, lane);
+    this.noteProgress(lane);
+    void lane.run();
   }
 
-  /** Applies batches from `from` until the checkpoint reaches `head`. */
-  private async catchUp(projection: Projection, from: bigint, head: bigint, onBatch: (applied: number, position: bigint) => void): Promise<void> {
-    if (from >= head) return;
-    let checkpoint = from;
-    let finish!: () => void;
-    const finished = new Promise<void>((resolve) => { finish = resolve; });
-    const subscription = this.store.subscribeToAll(
-      { fromPosition: from, eventTypes: projection.eventTypes, maxBatch: this.options.maxBatch ?? 2000 },
-      async (batch) => {
-        checkpoint = await this.applyBatch(projection, checkpoint, batch);
-        onBatch(batch.events.length, checkpoint);
-        if (checkpoint >= head) finish();
+  private newFeed(from: bigint, stallMs: number, lanes: Map<string, Lane>): Feed {
+    const maxBatch = this.options.maxBatch ?? 500;
+    return new Feed(this.store, from, {
+      maxBatch,
+      maxRingEvents: Math.max(8 * maxBatch, 4000),
+      stallMs,
+      retryDelayMs: this.options.retryDelayMs ?? 1000,
+      lowWater: () => {
+        let low: bigint | null = null;
+        for (const lane of lanes.values()) if (lane.onRing && (low === null || lane.progress < low)) low = lane.progress;
+        return low;
       },
-    );
-    try {
-      await Promise.race([finished, subscription.done]);
-    } finally {
-      await subscription.stop();
-    }
-    await subscription.done;
-  }
-
-  private async applyBatch(projection: Projection, from: bigint, batch: SubscriptionBatch): Promise<bigint> {
-    if (batch.checkpoint <= from) return from;
-    await this.db.transaction().execute(async (trx) => {
-      if (batch.events.length > 0) await projection.apply(trx, batch.events);
-      if (!(await advanceCheckpoint(trx, projection.name, from, batch.checkpoint))) throw new CheckpointMoved();
+      onError: (err) => this.options.logger?.error({ err }, 'event feed failed; resuming'),
     });
-    this.noteProgress(projection.name, batch.checkpoint);
-    return batch.checkpoint;
   }
 
-  private noteProgress(name: string, position: bigint) {
-    this.progress.set(name, position);
+  private laneContext(feed: Feed, failFast: boolean, onProgress: (lane: Lane) => void): LaneContext {
+    return {
+      db: this.db,
+      asyncCommit: this.options.database?.kind === 'postgres',
+      store: this.store,
+      feed,
+      maxBatch: this.options.maxBatch ?? (failFast ? 2000 : 500),
+      retryDelayMs: this.options.retryDelayMs ?? 1000,
+      maxRetryDelayMs: this.options.maxRetryDelayMs ?? 30_000,
+      failFast,
+      onProgress: (lane) => { feed.trim(); onProgress(lane); },
+      onError: (lane, err) => this.options.logger?.error({ err, projection: lane.name, failures: lane.failures }, 'projection failed; retrying alone'),
+    };
+  }
+
+  private noteProgress(_lane: Lane): void {
     this.changed.emit('progress');
+    this.broadcast?.publish();
+  }
+
+  private localProgress(): Map<string, bigint> {
+    return new Map([...this.lanes].map(([name, lane]) => [name, lane.progress]));
   }
 
   /**
-   * Read-your-writes: resolves true once the named read models (all of them when `readModels` is
-   * omitted) have passed `position`, false on timeout. Each route names the read models its answer reads.
-   * Uses this process's progress when the projector runs here, else polls the stored checkpoints.
+   * Read-your-writes: resolves true once the named read models (all when `readModels` is omitted) have
+   * passed `position`, false on timeout. Each route names the read models its answer reads. With the
+   * projector in this process it follows the lanes; otherwise pushed notifications from the projector's
+   * process (stored checkpoints as the slow fallback).
    */
   async waitFor(position: bigint, readModels?: readonly string[], timeoutMs = 5000): Promise<boolean> {
-    const names = readModels ?? this.projections.map((p) => p.name);
+    const names = readModels ?? this.all.map((p) => p.name);
     for (const name of names) this.projection(name); // an unknown name is a programming error, not a timeout
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const reached = this.running.size > 0 ? this.progress : await readCheckpoints(this.db);
-      if (names.every((name) => (reached.get(name) ?? -1n) >= position)) return true;
+      const local = this.lanes.size > 0;
+      const version = this.remote.version;
+      const at = (name: string) => (local ? (this.lanes.get(name)?.progress ?? -1n) : this.remote.get(name));
+      if (names.every((name) => at(name) >= position)) return true;
       const left = deadline - Date.now();
       if (left <= 0) return false;
+      if (!local) {
+        await this.remote.changed(version, left);
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const done = () => { clearTimeout(timer); this.changed.off('progress', done); resolve(); };
-        const timer = setTimeout(done, this.running.size > 0 ? left : Math.min(left, 50));
+        const timer = setTimeout(done, left);
         this.changed.on('progress', done);
       });
     }
   }
 
+  /** Per projection: where it is, how far behind, and its last error (for /health). */
+  async status(): Promise<ProjectionStatus[]> {
+    const stored = this.lanes.size > 0 ? this.localProgress() : await readCheckpoints(this.db);
+    return Promise.all(this.all.map(async (p) => {
+      const lane = this.lanes.get(p.name);
+      const checkpoint = stored.get(p.name) ?? -1n;
+      let lag = 0;
+      let scanned = 0;
+      for await (const e of this.store.readAll({ fromPosition: checkpoint + 1n, maxCount: LAG_SCAN })) {
+        scanned++;
+        if (p.eventTypes.includes(e.type)) lag++;
+      }
+      return { name: p.name, state: lane?.state ?? 'stopped', checkpoint: checkpoint.toString(), lag, lagCapped: scanned >= LAG_SCAN, lastError: lane?.lastError ?? null };
+    }));
+  }
+
   /**
-   * Empties the read model(s) and replays $all into them, in batches committed with their checkpoint.
-   * Safe next to a live projector (see advanceCheckpoint). Returns how many events were applied.
+   * Empties the read models and replays $all into all of them together: one read of $all, each batch
+   * applied per projection with its checkpoint. Safe next to a live projector (compare-and-set).
+   * Returns how many events each applied.
    */
   async rebuild(
-    names: readonly string[] = this.projections.map((p) => p.name),
+    names: readonly string[] = this.all.map((p) => p.name),
     onProgress?: (p: { projection: string; applied: number; position: bigint; head: bigint }) => void,
   ): Promise<{ projection: string; applied: number; ms: number }[]> {
     await this.migrate();
-    const results = [];
-    for (const name of names) {
-      const projection = this.projection(name);
-      const started = Date.now();
-      await this.db.transaction().execute(async (trx) => {
+    const chosen = names.map((name) => this.projection(name));
+    const started = Date.now();
+    await this.db.transaction().execute(async (trx) => {
+      for (const projection of chosen) {
         for (const table of projection.tables) await sql`delete from ${sql.table(table)}`.execute(trx);
         await resetCheckpoint(trx, projection.name);
-      });
-      const head = await this.store.headPosition();
-      let applied = 0;
-      let checkpoint = -1n;
-      while (checkpoint < head) {
-        checkpoint = await readCheckpoint(this.db, projection.name);
-        try {
-          await this.catchUp(projection, checkpoint, head, (n, position) => {
-            applied += n;
-            checkpoint = position;
-            onProgress?.({ projection: name, applied, position, head });
-          });
-        } catch (error) {
-          if (!(error instanceof CheckpointMoved)) throw error; // a live projector took a batch: go on from its checkpoint
-        }
-        checkpoint = await readCheckpoint(this.db, projection.name);
       }
-      results.push({ projection: name, applied, ms: Date.now() - started });
+    });
+    const head = await this.store.headPosition();
+    if (head <= 0n) return chosen.map((p) => ({ projection: p.name, applied: 0, ms: Date.now() - started })); // an empty store
+    const lanes = new Map<string, Lane>();
+    const finished = new Map<string, number>();
+    // Lock-step: the reader waits for the slowest projection, so $all is read once.
+    const feed = this.newFeed(-1n, Number.POSITIVE_INFINITY, lanes);
+    const ctx = this.laneContext(feed, true, (lane) => {
+      onProgress?.({ projection: lane.name, applied: lane.applied, position: lane.progress, head });
+      if (lane.progress >= head && !finished.has(lane.name)) finished.set(lane.name, Date.now() - started);
+    });
+    for (const projection of chosen) {
+      const lane = new Lane(projection, ctx);
+      await lane.init();
+      lanes.set(projection.name, lane);
     }
-    return results;
+    feed.run();
+    try {
+      await Promise.all([...lanes.values()].map((lane) => lane.run(head)));
+    } finally {
+      await feed.stop();
+      await Promise.all([...lanes.values()].map((lane) => lane.stop()));
+    }
+    return chosen.map((p) => ({ projection: p.name, applied: lanes.get(p.name)!.applied, ms: finished.get(p.name) ?? Date.now() - started }));
   }
 }

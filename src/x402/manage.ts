@@ -38,7 +38,7 @@ export async function replacePort(ctx: X402Context, session: SessionRow, request
     (newPort) => ({ type: 'ReplacePort', data: { oldPortId: old.portId, oldPortOnline: online, newPort } }), origin);
   if (!placed) throw new DomainError('unavailable', 'NO_STOCK', `no other device is free in ${countryCode}; the port was not replaced`, { country: countryCode });
   await releaseSlot(infra, old.deviceId, old.portId, origin);
-  await infra.projector.waitFor(placed.position, undefined, infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+  await infra.projector.waitFor(placed.position, ['sessions', 'devices'], infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
   const after = await loadSession(infra, session.session_id);
   return { replacedPortId: old.portId, port: placed, replacementsUsed: after.status === 'none' ? 0 : after.replacementsUsed };
 }
@@ -52,7 +52,7 @@ export async function recreatePort(ctx: X402Context, session: SessionRow, reques
   const placed = await placePort(infra, { sessionId: session.session_id, countryCode, carrier: request.country ? null : session.carrier, tier: session.tier as Tier },
     (newPort) => ({ type: 'RecreatePort', data: { trafficUsedBytes: used, newPort } }), origin);
   if (!placed) throw new DomainError('unavailable', 'NO_STOCK', `no device is free in ${countryCode}; try another country`, { country: countryCode });
-  await infra.projector.waitFor(placed.position, undefined, infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+  await infra.projector.waitFor(placed.position, ['sessions', 'devices'], infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
   return placed;
 }
 
@@ -101,6 +101,6 @@ export async function topUp(ctx: X402Context, session: SessionRow, request: TopU
   const handled = await handleCommand(infra, sessionDecider, stream, {
     type: 'TopUp', data: { addTrafficBytes: quote.addTrafficBytes, addDurationSeconds: quote.addDurationSeconds, payment },
   }, origin);
-  await infra.projector.waitFor(handled.position, undefined, infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+  await infra.projector.waitFor(handled.position, ['sessions'], infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
   return { kind: 'topped_up' as const, quote, payment, collected, expiresAt: handled.state.status === 'none' ? quote.newExpiresAt : handled.state.expiresAt };
 }

@@ -41,7 +41,7 @@ export async function purchasePoolAccess(ctx: X402Context, order: { defaultCount
     type: 'PurchasePoolAccess',
     data: { accountId, tier: 'mbl', defaultCountry: order.defaultCountry, trafficBytes: order.trafficBytes, tokenHash: sha256Hex(sessionToken), passwordHash: sha256Hex(password), payment },
   }, origin);
-  await ctx.infra.projector.waitFor(handled.position, undefined, ctx.infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+  await ctx.infra.projector.waitFor(handled.position, ['pool-accounts'], ctx.infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
   return { accountId, username: `psx_${accountId}`, password, sessionToken, payment, collected };
 }
 
@@ -49,7 +49,7 @@ export async function topUpPoolAccess(ctx: X402Context, account: PoolAccountRow,
   if (addTrafficBytes < ctx.prices.minTrafficBytes) throw new DomainError('invalid', 'TRAFFIC_TOO_LOW', 'a pool top-up adds at least 0.1 GB');
   const { collected, payment } = await collectAndClaim(ctx, header, poolPriceMicro(ctx, addTrafficBytes), { kind: 'pool_topup', sessionId: account.account_id }, origin);
   const handled = await handleCommand(ctx.infra, poolAccessDecider, poolAccessStreamId(account.account_id), { type: 'TopUpPoolAccess', data: { addTrafficBytes, payment } }, origin);
-  await ctx.infra.projector.waitFor(handled.position, undefined, ctx.infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+  await ctx.infra.projector.waitFor(handled.position, ['pool-accounts'], ctx.infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
   return { payment, collected };
 }
 
@@ -57,7 +57,7 @@ export async function topUpPoolAccess(ctx: X402Context, account: PoolAccountRow,
 export async function regeneratePoolPassword(ctx: X402Context, account: PoolAccountRow, origin: CommandOrigin): Promise<string> {
   const password = randomToken(24);
   const handled = await handleCommand(ctx.infra, poolAccessDecider, poolAccessStreamId(account.account_id), { type: 'RegeneratePoolPassword', data: { passwordHash: sha256Hex(password) } }, origin);
-  await ctx.infra.projector.waitFor(handled.position, undefined, ctx.infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+  await ctx.infra.projector.waitFor(handled.position, ['pool-accounts'], ctx.infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
   ctx.infra.events.emit('pool-password-changed', account.account_id);
   return password;
 }

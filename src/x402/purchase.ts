@@ -82,7 +82,8 @@ export async function purchase(ctx: X402Context, order: Order, header: string | 
     }, origin);
     position = failed.position;
   }
-  await infra.projector.waitFor(position, undefined, infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+  // the client uses the port's credentials next (sessions); the next stock check sees the slot taken (devices)
+  await infra.projector.waitFor(position, ['sessions', 'devices'], infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
   return { kind: 'purchased', quote: { ...quote, tier: paid.tier, trafficBytes: paid.trafficBytes, durationSeconds: paid.durationSeconds }, sessionId, sessionToken, expiresAt, payment, collected, port };
 }
 

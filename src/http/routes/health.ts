@@ -25,7 +25,16 @@ async function probe(check: () => Promise<void>): Promise<boolean> {
   }
 }
 
-/** Seed 003's health shape, plus the event store. 503 when something the service needs is down. */
+async function projectionHealth(infra: Infrastructure) {
+  try {
+    const statuses = await infra.projector.status();
+    return Object.fromEntries(statuses.map((s) => [s.name, { state: s.state, checkpoint: s.checkpoint, lag: s.lag, lagCapped: s.lagCapped, lastError: s.lastError }]));
+  } catch {
+    return null;
+  }
+}
+
+/** Seed 003's health shape, plus the event store and, per projection, checkpoint, lag and last error. 503 when something the service needs is down. */
 export function healthRouter(infra: Infrastructure): Router {
   const router = Router();
   router.get('/health', async (_req, res) => {
@@ -35,12 +44,15 @@ export function healthRouter(infra: Infrastructure): Router {
       probe(() => infra.store.ping()),
     ]);
     const healthy = postgres && redis && eventstore;
+    // Per read model: a lagging or failing projection shows here; it does not make the service unhealthy.
+    const projections = postgres && eventstore ? await projectionHealth(infra) : null;
     res.status(healthy ? 200 : 503).json({
       status: healthy ? 'healthy' : 'unhealthy',
       postgres: infra.database.kind === 'pglite' ? (postgres ? 'embedded' : 'disconnected') : postgres ? 'connected' : 'disconnected',
       redis: infra.kv.kind === 'memory' ? 'in-process' : redis ? 'connected' : 'disconnected',
       eventstore: `${infra.store.kind}${eventstore ? '' : ' (disconnected)'}`,
       version: VERSION,
+      projections,
     });
   });
   return router;

@@ -57,7 +57,7 @@ export function x402LookupRouter(ctx: X402Context): Router {
       type: 'RegisterAgent',
       data: { wallet: body.wallet, network, name: body.name ?? null, description: body.description ?? null, preferences: { country: body.preferences?.country?.toUpperCase() ?? null, tier: body.preferences?.tier ?? null } },
     }, { actor: `agent:${normaliseWallet(body.wallet)}`, correlationId: req.id });
-    if (handled.position > 0n) await infra.projector.waitFor(handled.position, undefined, infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+    if (handled.position > 0n) await infra.projector.waitFor(handled.position, ['agents'], infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
     res.status(handled.events.some((e) => e.type === 'AgentRegistered') ? 201 : 200).json(await agentView(normaliseWallet(body.wallet)));
   });
 
