@@ -10,6 +10,7 @@ import { answerClientError } from './http/errors.ts';
 import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { SessionWorker } from './x402/worker.ts';
 import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
+import { PoolKeyWorker } from './reseller/worker.ts';
 import { PoolWorker } from './proxy-pool/worker.ts';
 
 export interface Running {
@@ -28,6 +29,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   const infra = await openInfrastructure(config, clock, logger, given);
   let server: Server | undefined;
   let worker: SessionWorker | undefined;
+  let poolKeyWorker: PoolKeyWorker | undefined;
   let gateway: GatewayRole | undefined;
   let pool: PoolWorker | undefined;
   try {
@@ -36,6 +38,8 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     if (config.ROLES.includes('worker')) {
       worker = new SessionWorker(infra);
       worker.start(config.WORKER_INTERVAL_MS);
+      poolKeyWorker = new PoolKeyWorker(infra);
+      poolKeyWorker.start(config.WORKER_INTERVAL_MS);
       pool = new PoolWorker(infra);
       await pool.start();
     }
@@ -47,6 +51,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   } catch (error) {
     await gateway?.stop();
     await worker?.stop();
+    await poolKeyWorker?.stop();
     await pool?.stop();
     await infra.close();
     throw error;
@@ -70,6 +75,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
         clearTimeout(force);
       }
       await worker?.stop();
+      await poolKeyWorker?.stop();
       await pool?.stop();
       await gateway?.stop();
       await infra.close();
