@@ -6,9 +6,11 @@ import type { PaymentProcessor } from '../adapters/payments/port.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
+import { answerClientError } from './http/errors.ts';
 import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { SessionWorker } from './x402/worker.ts';
 import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
+import { PoolKeyWorker } from './reseller/worker.ts';
 import { PoolWorker } from './proxy-pool/worker.ts';
 
 export interface Running {
@@ -27,6 +29,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   const infra = await openInfrastructure(config, clock, logger, given);
   let server: Server | undefined;
   let worker: SessionWorker | undefined;
+  let poolKeyWorker: PoolKeyWorker | undefined;
   let gateway: GatewayRole | undefined;
   let pool: PoolWorker | undefined;
   try {
@@ -35,16 +38,20 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     if (config.ROLES.includes('worker')) {
       worker = new SessionWorker(infra);
       worker.start(config.WORKER_INTERVAL_MS);
+      poolKeyWorker = new PoolKeyWorker(infra);
+      poolKeyWorker.start(config.WORKER_INTERVAL_MS);
       pool = new PoolWorker(infra);
-      pool.start();
+      await pool.start();
     }
     if (config.ROLES.includes('api')) {
       server = createApp(infra).listen(config.PORT, config.HOST);
+      server.on('clientError', answerClientError); // Node's own 400/431 in the API's JSON error shape
       await once(server, 'listening');
     }
   } catch (error) {
     await gateway?.stop();
     await worker?.stop();
+    await poolKeyWorker?.stop();
     await pool?.stop();
     await infra.close();
     throw error;
@@ -68,6 +75,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
         clearTimeout(force);
       }
       await worker?.stop();
+      await poolKeyWorker?.stop();
       await pool?.stop();
       await gateway?.stop();
       await infra.close();

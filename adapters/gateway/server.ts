@@ -14,6 +14,8 @@ export interface GatewayOptions extends Omit<ListenerOptions, 'requestId'> {
   socksPort: number;
   healthPort: number;
   requestId?: () => string;
+  /** What the health port reports beyond the listeners; `degraded` answers 503 so a load balancer notices. */
+  health?: () => { status: 'ok' | 'degraded'; [detail: string]: unknown };
 }
 
 export interface GatewayStats {
@@ -64,8 +66,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const health = http.createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/health') return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
-    const body = JSON.stringify({ status: 'ok', ...stats(), ports });
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(body);
+    const state = options.health?.() ?? { status: 'ok' as const };
+    const body = JSON.stringify({ ...state, ...stats(), ports });
+    res.writeHead(state.status === 'ok' ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(body);
   });
 
   let stopping: Promise<void> | undefined;

@@ -1,26 +1,18 @@
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { AuthRequest, GatewayBrain, GatewayFailure, Lease, Target, Upstream } from '../../adapters/gateway/brain.ts';
-import { decideRotation, type SessionRecord } from '../../domain/gateway/rotation.ts';
-import type { ParsedUsername } from '../../domain/gateway/username.ts';
 import type { AccountKind } from '../../domain/traffic/metered.ts';
-import { findDevice } from '../../projections/devices.ts';
 import { findPoolAccount } from '../../projections/pool-accounts.ts';
 import { findSession } from '../../projections/sessions.ts';
 import type { Infrastructure } from '../infrastructure.ts';
-import { resolveCredential, type Credential } from './credentials.ts';
-import { openUpstream } from '../fleet/secrets.ts';
-import type { TrafficMeter } from './meter.ts';
 import { AccountBudget, MemoryBudgetLedger, sliceFor, type BudgetLedger } from './budget.ts';
+import { GatewayCoordination } from './coordination.ts';
+import { resolveCredential, type Credential } from './credentials.ts';
+import { AccountLimits } from './limits.ts';
+import type { TrafficMeter } from './meter.ts';
+import { Router, type DeviceRanker } from './routing.ts';
+import type { PakAccess } from './pak.ts';
 
-const FAILED_DEVICE_AVOID_MS = 60_000;
-
-/** A modem the pool may use, best first (the pool-score read model). */
-export interface RankedDevice {
-  deviceId: string;
-  countryCode: string;
-  upstream: string;
-}
-export type DeviceRanker = (query: { countryCode: string | 'any'; carrier?: string | undefined; exclude: string[] }) => Promise<RankedDevice[]>;
+export type { DeviceRanker, RankedDevice } from './routing.ts';
 
 export interface BrainOptions {
   rank: DeviceRanker;
@@ -28,6 +20,12 @@ export interface BrainOptions {
   limiterStore?: { redis: unknown } | undefined;
   /** Where slices of each account's balance are leased: Redis (shared by every instance) or in-process. */
   ledger?: BudgetLedger | undefined;
+  /** Shared state and what to do without it; in-process (no Redis) when absent. */
+  coordination?: GatewayCoordination | undefined;
+  /** Connection and session counts across instances; this instance's own when absent. */
+  limits?: AccountLimits | undefined;
+  /** Reseller pool-access keys (pak_ passwords); refused when absent. */
+  pak?: PakAccess | undefined;
   /** A leased slice unused this long goes back to the ledger. */
   budgetIdleReturnMs?: number;
   maxConnectionsPerAccount?: number;
@@ -37,6 +35,8 @@ export interface BrainOptions {
 }
 
 interface AccountState {
+  /** session-<id>, pool-<id>: what budgets and limits are keyed by. */
+  key: string;
   kind: AccountKind;
   id: string;
   totalBytes: bigint;
@@ -52,18 +52,21 @@ interface AccountState {
  */
 export class MarketplaceBrain implements GatewayBrain {
   private readonly accounts = new Map<string, AccountState>();
-  private readonly sids = new Map<string, Map<string, number>>(); // account → sid → expires (ms)
-  /** Devices whose tunnel just failed, avoided by every connection for a minute (the seed's "retry picks another"). */
-  private readonly failedDevices = new Map<string, number>();
+  private readonly router: Router;
+  private readonly coordination: GatewayCoordination;
+  private readonly limits: AccountLimits;
   private readonly authLimiter: RateLimiterAbstract;
   private readonly escalation: RateLimiterAbstract;
-  private readonly options: Required<Omit<BrainOptions, 'limiterStore' | 'ledger'>>;
+  private readonly options: Required<Omit<BrainOptions, 'limiterStore' | 'ledger' | 'coordination' | 'limits' | 'pak'>>;
   private readonly ledger: BudgetLedger;
+  private readonly pak: PakAccess | undefined;
   private readonly onPasswordChanged = (accountId: string) => void this.recheckPassword(accountId);
 
   constructor(private readonly infra: Infrastructure, private readonly meter: TrafficMeter, options: BrainOptions) {
-    const { limiterStore: _store, ledger, ...rest } = options;
-    this.ledger = ledger ?? new MemoryBudgetLedger(() => infra.clock.now().getTime());
+    const { limiterStore: _store, ledger, coordination, limits, pak, ...rest } = options;
+    this.pak = pak;
+    const now = () => infra.clock.now().getTime();
+    this.ledger = ledger ?? new MemoryBudgetLedger(now);
     this.options = {
       budgetIdleReturnMs: 30_000,
       maxConnectionsPerAccount: 100,
@@ -71,10 +74,16 @@ export class MarketplaceBrain implements GatewayBrain {
       authFailures: { points: 5, perSeconds: 30, blockSeconds: 30, escalateAfterBlocks: 3, escalatedBlockSeconds: 300 },
       ...rest,
     };
+    this.coordination = coordination ?? new GatewayCoordination(null, { graceMs: 0, now, logger: infra.logger });
+    this.limits = limits ?? new AccountLimits(this.coordination, {
+      instanceId: 'local', maxConnections: this.options.maxConnectionsPerAccount, maxSessions: this.options.maxSessionsPerAccount, instanceLeaseMs: 60_000, now,
+    });
+    this.router = new Router(infra, this.options.rank, this.coordination, this.limits, this.options.maxSessionsPerAccount);
     const a = this.options.authFailures;
     const limiter = (keyPrefix: string, points: number, duration: number, blockDuration: number): RateLimiterAbstract =>
       options.limiterStore
-        ? new RateLimiterRedis({ storeClient: options.limiterStore.redis, keyPrefix, points, duration, blockDuration })
+        // the insurance limiter takes over (in-process) while Redis is out
+        ? new RateLimiterRedis({ storeClient: options.limiterStore.redis, keyPrefix, points, duration, blockDuration, insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration, blockDuration }) })
         : new RateLimiterMemory({ keyPrefix, points, duration, blockDuration });
     this.authLimiter = limiter('gw-auth', a.points, a.perSeconds, a.blockSeconds);
     this.escalation = limiter('gw-auth-escalation', a.escalateAfterBlocks, 3600, a.escalatedBlockSeconds);
@@ -99,7 +108,12 @@ export class MarketplaceBrain implements GatewayBrain {
     for (const state of this.accounts.values()) {
       await state.budget.maintain().catch((err) => this.infra.logger.warn({ err, account: state.id }, 'gateway budget upkeep failed'));
       if (state.leases.size === 0) continue;
-      if (state.kind === 'pool') {
+      if (state.kind === 'pak') {
+        const row = await this.pak?.row(state.id); // disable/regenerate/delete are cut by PakAccess itself
+        if (!row) continue;
+        if (row.traffic_cap_bytes !== null) state.totalBytes = BigInt(row.traffic_cap_bytes);
+        state.usedBytes = BigInt(row.traffic_used_bytes);
+      } else if (state.kind === 'pool') {
         const row = await findPoolAccount(this.infra.database.db, state.id);
         if (!row) continue;
         state.totalBytes = BigInt(row.traffic_bytes);
@@ -117,136 +131,85 @@ export class MarketplaceBrain implements GatewayBrain {
   }
 
   async authenticate(request: AuthRequest): Promise<{ ok: true; lease: Lease } | { ok: false; failure: GatewayFailure }> {
+    if (this.coordination.graceExpired) return { ok: false, failure: { code: 'E_INTERNAL', message: 'shared gateway state (Redis) has been unavailable for too long; retry shortly' } };
     const blockedFor = await this.blockedSeconds(request.clientAddress);
     if (blockedFor > 0) return { ok: false, failure: { code: 'E_RATE_LIMITED_AUTH', message: `too many failed logins; retry in ${blockedFor} s` } };
-    const resolved = await resolveCredential(this.infra, request.username, request.password);
+    const resolved = await resolveCredential(this.infra, request.username, request.password, this.pak ? { access: this.pak, clientAddress: request.clientAddress } : undefined);
     if (!resolved.ok) {
       if (resolved.failure.code === 'E_AUTH_INVALID') await this.recordFailure(request.clientAddress);
       return resolved;
     }
     const credential = resolved.credential;
     const account = this.account(credential);
-    if (this.remaining(account) <= 0n) return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
-    if (account.leases.size >= this.options.maxConnectionsPerAccount) {
+    if (this.remaining(account) <= 0n) {
+      if (credential.kind === 'pak') { this.pak?.capReached(account.id, account.usedBytes + this.meter.unflushed(account.kind, account.id)); return { ok: false, failure: { code: 'E_CAP_EXCEEDED' } }; }
+      return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
+    }
+    if (!(await this.limits.acquireConnection(account.key))) {
       return { ok: false, failure: { code: 'E_RATE_LIMITED_CONN', message: `over ${this.options.maxConnectionsPerAccount} concurrent connections` } };
     }
     // the first slice: a balance spent by other gateway instances (not yet in the read model) says no here
     account.budget.open();
     if (!(await account.budget.refill())) {
-      void account.budget.close();
+      this.releaseConnection(account);
+      if (credential.kind === 'pak') return { ok: false, failure: { code: 'E_CAP_EXCEEDED' } };
       return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
     }
     return { ok: true, lease: this.lease(account, credential) };
   }
 
+  private releaseConnection(account: AccountState): void {
+    const warn = (err: unknown) => this.infra.logger.warn({ err, account: account.key }, 'gateway account bookkeeping failed');
+    void account.budget.close().catch(warn);
+    void this.limits.releaseConnection(account.key).catch(warn);
+  }
+
   private lease(account: AccountState, credential: Credential): Lease {
     const controller = new AbortController();
     account.leases.add(controller);
+    if (credential.kind === 'pak') this.pak?.register(credential, controller);
     this.meter.add(account.kind, account.id, 0, 0, 1);
     const failed = new Set<string>();
     let ended = false;
     const brain = this;
     return {
-      accountKey: `${account.kind}-${account.id}`,
+      accountKey: account.key,
       revoked: controller.signal,
       budget: account.budget,
-      async route(target: Target) {
-        return credential.kind === 'port' ? brain.routePort(credential, failed) : brain.routePool(account, credential.parsed, target, failed);
+      async route(_target: Target) {
+        const routed = await brain.router.route(account.key, credential, failed);
+        if (routed.ok && credential.kind === 'pak') await brain.pak?.routed(credential, routed.upstream.deviceId);
+        return routed;
       },
       upstreamFailed(upstream: Upstream) {
         failed.add(upstream.deviceId);
-        brain.failedDevices.set(upstream.deviceId, brain.infra.clock.now().getTime() + FAILED_DEVICE_AVOID_MS);
+        brain.router.deviceFailed(upstream.deviceId);
       },
       meter(up: number, down: number) {
         brain.meter.add(account.kind, account.id, up, down);
-        if (brain.remaining(account) <= 0n) brain.revokeAll(account); // balance gone: close every tunnel of it
+        if (credential.kind === 'pak') brain.pak?.sessionMeter(account.id, credential.parsed.sid, up, down);
+        if (brain.remaining(account) <= 0n) {
+          brain.revokeAll(account); // balance gone: close every tunnel of it
+          if (credential.kind === 'pak') brain.pak?.capReached(account.id, account.usedBytes + brain.meter.unflushed(account.kind, account.id));
+        }
       },
       end() {
         if (ended) return;
         ended = true;
         account.leases.delete(controller);
-        void account.budget.close().catch((err) => brain.infra.logger.warn({ err, account: account.id }, 'gateway budget give-back failed'));
+        if (credential.kind === 'pak') brain.pak?.unregister(account.id, controller);
+        brain.releaseConnection(account);
       },
     };
   }
 
-  private recentlyFailed(): string[] {
-    const now = this.infra.clock.now().getTime();
-    for (const [id, until] of this.failedDevices) if (until <= now) this.failedDevices.delete(id);
-    return [...this.failedDevices.keys()];
-  }
-
-  private async routePort(credential: Extract<Credential, { kind: 'port' }>, failed: Set<string>) {
-    const device = await findDevice(this.infra.database.db, credential.port.device_id);
-    if (!device || device.status !== 'active' || !device.online || failed.has(device.device_id)) {
-      return { ok: false as const, failure: { code: 'E_STOCK_DEGRADED' as const, message: "this port's modem is offline; replace it with POST /v1/x402/manage/ports/replace" } };
-    }
-    return { ok: true as const, upstream: { deviceId: device.device_id, url: openUpstream(this.infra.secrets, device.upstream) } };
-  }
-
-  private async routePool(account: AccountState, parsed: ParsedUsername, _target: Target, failed: Set<string>) {
-    if (parsed.pool === 'peer') {
-      return { ok: false as const, failure: { code: 'E_NO_STOCK_COUNTRY' as const, message: 'the peer pool has no capacity yet; use -mbl-' } };
-    }
-    const now = this.infra.clock.now().getTime();
-    const key = `sticky:${account.id}:${parsed.sid ?? ''}`;
-    const stored = parsed.sid ? await this.infra.kv.get(key) : null;
-    const existing = stored ? (JSON.parse(stored) as SessionRecord) : undefined;
-    if (parsed.sid && !existing && !this.reserveSid(account.id, parsed.sid, now, (parsed.ttlSeconds ?? 3600) * 1000)) {
-      return { ok: false as const, failure: { code: 'E_SESSION_LIMIT' as const, message: `${this.options.maxSessionsPerAccount} sessions max per account; recycle -sid- tokens or wait for their TTL` } };
-    }
-    const decision = decideRotation({ rotation: parsed.rotation, sid: parsed.sid, ttlSeconds: parsed.ttlSeconds, now, existing });
-    const country = parsed.country === 'any' ? 'any' : parsed.country.toUpperCase();
-    if (decision.kind === 'keep' && !failed.has(decision.deviceId) && !this.failedDevices.has(decision.deviceId)) {
-      const device = await findDevice(this.infra.database.db, decision.deviceId);
-      if (device && device.status === 'active' && device.online) {
-        await this.infra.kv.set(key, JSON.stringify(decision.record), { ttlMs: decision.expiresAt - now });
-        return { ok: true as const, upstream: { deviceId: device.device_id, url: openUpstream(this.infra.secrets, device.upstream) } };
-      }
-    }
-    const avoid = decision.kind === 'pick' && decision.avoidDeviceId ? [decision.avoidDeviceId] : [];
-    const exclude = [...new Set([...failed, ...this.recentlyFailed()])];
-    // carrier and city are soft: prefer matches, fall back to the whole country; avoiding the last device too
-    const tries = [
-      { carrier: parsed.carrier, exclude: [...exclude, ...avoid] },
-      { carrier: undefined, exclude: [...exclude, ...avoid] },
-      { carrier: undefined, exclude },
-    ];
-    for (const t of tries) {
-      const [best] = await this.options.rank({ countryCode: country, carrier: t.carrier, exclude: t.exclude });
-      if (!best) continue;
-      if (parsed.sid) {
-        const record: SessionRecord = { deviceId: best.deviceId, pinnedAt: now, lastUsed: now };
-        await this.infra.kv.set(key, JSON.stringify(record), { ttlMs: Math.max(1, decision.expiresAt - now) });
-      }
-      return { ok: true as const, upstream: { deviceId: best.deviceId, url: openUpstream(this.infra.secrets, best.upstream) } };
-    }
-    // nothing usable: either the country has no modem at all, or every one of them just failed
-    const exists = (await this.options.rank({ countryCode: country, exclude: [] })).length > 0;
-    const alternatives = country === 'any' ? [] : (await this.options.rank({ countryCode: 'any', exclude })).map((d) => d.countryCode).filter((c) => c !== country);
-    const suggestion = alternatives[0] ? `try -${alternatives[0].toLowerCase()}- or retry in 60s` : 'retry in 60s';
-    return exists
-      ? { ok: false as const, failure: { code: 'E_STOCK_DEGRADED' as const, message: `the modems for mbl-${parsed.country} just failed; ${suggestion}` } }
-      : { ok: false as const, failure: { code: 'E_NO_STOCK_COUNTRY' as const, message: `no online modem for mbl-${parsed.country}; ${suggestion}` } };
-  }
-
-  /** A new sid counts against the account's 50 sessions until its TTL runs out. */
-  private reserveSid(accountId: string, sid: string, now: number, ttlMs: number): boolean {
-    const sids = this.sids.get(accountId) ?? new Map<string, number>();
-    for (const [s, expires] of sids) if (expires <= now) sids.delete(s);
-    if (!sids.has(sid) && sids.size >= this.options.maxSessionsPerAccount) return false;
-    sids.set(sid, now + ttlMs);
-    this.sids.set(accountId, sids);
-    return true;
-  }
-
   private account(credential: Credential): AccountState {
-    const kind: AccountKind = credential.kind === 'port' ? 'session' : 'pool';
-    const id = credential.kind === 'port' ? credential.session.session_id : credential.account.account_id;
+    const kind: AccountKind = credential.kind === 'port' ? 'session' : credential.kind;
+    const id = credential.kind === 'port' ? credential.session.session_id : credential.kind === 'pak' ? credential.key.key_id : credential.account.account_id;
     const key = `${kind}-${id}`;
     let state = this.accounts.get(key);
     if (!state) {
-      const created: AccountState = { kind, id, totalBytes: 0n, usedBytes: 0n, leases: new Set(), passwordHash: null, budget: undefined as unknown as AccountBudget };
+      const created: AccountState = { key, kind, id, totalBytes: 0n, usedBytes: 0n, leases: new Set(), passwordHash: null, budget: undefined as unknown as AccountBudget };
       created.budget = new AccountBudget(key, this.ledger, () => ({ totalBytes: created.totalBytes, usedBytes: created.usedBytes }), {
         sliceBytes: sliceFor(credential.totalBytes), idleReturnMs: this.options.budgetIdleReturnMs,
         now: () => this.infra.clock.now().getTime(), onError: (err) => this.infra.logger.warn({ err, account: id }, 'gateway budget lease failed'),

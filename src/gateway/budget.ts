@@ -212,3 +212,21 @@ export class AccountBudget implements ByteBudget {
     return asked;
   }
 }
+
+/** The Redis ledger while Redis answers; the in-process one while the gateway is degraded. */
+export class CoordinatedLedger implements BudgetLedger {
+  readonly kind = 'redis' as const;
+  constructor(private readonly shared: BudgetLedger, private readonly local: BudgetLedger, private readonly coordination: { run<T>(remote: () => Promise<T>, local: () => T | Promise<T>): Promise<T> }) {}
+
+  lease(accountKey: string, want: number, balance: Balance): Promise<number> {
+    return this.coordination.run(() => this.shared.lease(accountKey, want, balance), () => this.local.lease(accountKey, want, balance));
+  }
+
+  giveBack(accountKey: string, bytes: number): Promise<void> {
+    return this.coordination.run(() => this.shared.giveBack(accountKey, bytes), () => this.local.giveBack(accountKey, bytes));
+  }
+
+  touch(accountKey: string): Promise<void> {
+    return this.coordination.run(() => this.shared.touch(accountKey), () => this.local.touch(accountKey));
+  }
+}

@@ -7,6 +7,8 @@ import { poolChecksStreamId, type ProxyCheck } from '../../domain/proxy-pool/pro
 import { recheckDelaySeconds } from '../../domain/proxy-pool/score.ts';
 import type { ProxyProtocol as ProtocolName } from '../../domain/proxy-pool/sources.ts';
 import { dueProxies, type ProxyRow } from '../../projections/proxy-pool-proxies.ts';
+import { poolHealthDecider, poolHealthStreamId } from '../../domain/proxy-pool/alerts.ts';
+import { handleCommand } from '../commands/handle.ts';
 import type { PoolContext } from './context.ts';
 
 const FLUSH_EVERY = 250;
@@ -97,8 +99,18 @@ export class CheckerRunner {
       total += due.length;
     }
     this.checksDone += total;
-    if (total) this.lastRunAt = infra.clock.now();
+    if (total) {
+      this.lastRunAt = infra.clock.now();
+      await this.observePool();
+    }
     return total;
+  }
+
+  /** proxy.pool_low: raised once when the active proxies fall below the threshold (and once again after a recovery). */
+  private async observePool() {
+    const { infra } = this.ctx;
+    const row = await infra.database.db.selectFrom('pp_proxies').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'active').executeTakeFirstOrThrow();
+    await handleCommand(infra, poolHealthDecider, poolHealthStreamId, { type: 'ObservePool', data: { active: Number(row.n), threshold: infra.config.POOL_LOW_THRESHOLD } }, { actor: 'checker', correlationId: 'pool-health' });
   }
 
   private async checkOne(p: ProxyRow, env: CheckEnv): Promise<ProxyCheck> {

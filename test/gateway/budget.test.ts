@@ -85,7 +85,7 @@ describe('gateway in-flight byte budget across two instances (#8)', function () 
     await waitFor(() => world.service.gateway!.gateway.stats().tunnels + second.gateway.stats().tunnels === 0, 'tunnels to close');
     await new Promise((r) => setTimeout(r, 50));
     await Promise.all([world.service.gateway!.meter.flush(), second.meter.flush()]);
-    await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition());
+    expect(await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition(), undefined, 60_000), 'read models caught up').to.equal(true);
   };
 
   const check = (delivered: Delivered[], traffic: { totalBytes: string; usedBytes: string; remainingBytes: string }) => {

@@ -6,7 +6,7 @@ import { DeviceProber } from '../../src/gateway/prober.ts';
 import { api } from '../support/service.ts';
 import { testRedisUrl } from '../support/services.ts';
 import { admin, registerDevice, startPaidService } from '../support/x402.ts';
-import { curl, deadPort, startHttpModem, startOrigin, startSocksModem, type Modem, type Origin } from './listeners/helpers.ts';
+import { curl, deadPort, startHttpModem, startOrigin, startSocksModem, waitFor, type Modem, type Origin } from './listeners/helpers.ts';
 
 /**
  * The whole gateway with its real brain: credentials from paid purchases, pool scores from health
@@ -28,8 +28,10 @@ describe('gateway end to end (real brain, real clients, local modems)', function
   const viaHttp = (u: string, p: string, path: string, extra: string[] = []) => curl(['-x', `http://${u}:${p}@127.0.0.1:${http}`, ...extra, `${target()}${path}`]);
   const online = (id: string) => api(world.service.url, 'POST', `/v1/admin/devices/${id}/health`, { online: true, latencyMs: 50, ip: '100.64.0.1' }, admin);
   const settle = async () => {
+    // a client sees its socket close a moment before the gateway has metered that tunnel
+    await waitFor(() => world.service.gateway!.gateway.stats().tunnels === 0, 'tunnels to close');
     await world.service.gateway!.meter.flush();
-    await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition());
+    expect(await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition(), undefined, 60_000), 'read models caught up').to.equal(true);
   };
 
   before(async () => {
@@ -186,10 +188,10 @@ describe('gateway end to end (real brain, real clients, local modems)', function
       data: { accountKind: 'pool', accountId, bytesUp: '0', bytesDown: left.toString(), connections: 0, from: new Date().toISOString(), to: new Date().toISOString(), gateway: 'test' },
       metadata: { correlationId: 'test', causationId: null, actor: 'test', occurredAt: new Date().toISOString() },
     }], { expectedRevision: 'any' });
-    await projector.waitFor(await store.headPosition());
+    expect(await projector.waitFor(await store.headPosition(), undefined, 60_000)).to.equal(true);
     // a tunnel that carries past the balance is revoked at its next meter report
     const auth = await world.service.gateway!.brain.authenticate({ username: `${user}-mbl-us`, password: pass, protocol: 'http', clientAddress: '127.0.0.2' });
-    expect(auth.ok).to.equal(true);
+    expect(auth.ok, JSON.stringify(auth)).to.equal(true);
     if (auth.ok) {
       auth.lease.meter(10_000, 10_000);
       expect(auth.lease.revoked.aborted).to.equal(false);
@@ -212,7 +214,7 @@ describe('gateway end to end (real brain, real clients, local modems)', function
     expect(await rank()).to.include.members([devices.a!, devices.b!]);
     await modemB.close();
     await prober.tick();
-    await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition());
+    expect(await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition(), undefined, 60_000), 'read models caught up').to.equal(true);
     expect(await rank()).to.include(devices.a!).and.not.include(devices.b!);
   });
 

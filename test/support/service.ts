@@ -7,7 +7,7 @@ import { createTestDatabase } from './services.ts';
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 
 /** The whole service (api + projector) on a fresh database, listening on an ephemeral port. */
-export async function startTestService(kind: 'postgres' | 'pglite', clock: Clock, env: Record<string, string> = {}): Promise<Running & { url: string }> {
+export async function startTestService(kind: 'postgres' | 'pglite', clock: Clock, env: Record<string, string> = {}): Promise<Running & { url: string; databaseUrl: string | null }> {
   const t = await createTestDatabase(kind);
   // The gateway role listens on fixed ports unless a test asks for it, so services in one run never collide.
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', ROLES: 'api,projector,worker', ...env });
@@ -15,6 +15,8 @@ export async function startTestService(kind: 'postgres' | 'pglite', clock: Clock
   return {
     ...running,
     url: running.url!,
+    /** For a second process on the same database (postgres only). */
+    databaseUrl: t.url,
     async stop() {
       await running.stop();
       await t.dispose();

@@ -4,12 +4,11 @@ import { checkers } from '../../../adapters/proxy-pool/checkers/registry.ts';
 import { parsers } from '../../../adapters/proxy-pool/parsers/registry.ts';
 import { lastValidationAt } from '../../../projections/proxy-pool-checks.ts';
 import type { PoolContext } from '../../proxy-pool/context.ts';
+import { notifierStatus } from '../../proxy-pool/notifications.ts';
 import { requirePoolKey } from './pool-api-auth.ts';
 
-export interface NotifierStatus { name: string; healthy: boolean; subscribes_to: string[] }
-
 /** GET /stats/pool and /stats/plugins (seed 003), and the judge the checkers ask through each proxy. */
-export function poolApiStatsRouter(ctx: PoolContext, notifiers: () => NotifierStatus[] = () => []): Router {
+export function poolApiStatsRouter(ctx: PoolContext): Router {
   const router = Router();
 
   // The judge: echoes the request's headers and the address it came from. No auth: proxies call it.
@@ -50,11 +49,11 @@ export function poolApiStatsRouter(ctx: PoolContext, notifiers: () => NotifierSt
     });
   });
 
-  router.get('/stats/plugins', (_req, res) => {
+  router.get('/stats/plugins', async (_req, res) => {
     res.json({
       parsers: parsers.map((p) => ({ name: p.name, type: 'SourceParser' })),
       checkers: checkers.map((c) => ({ name: c.name, stage: c.stage, priority: c.priority })),
-      notifiers: notifiers(),
+      notifiers: await notifierStatus(ctx.infra),
     });
   });
 

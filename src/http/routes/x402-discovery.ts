@@ -1,4 +1,6 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
+import { links } from '../../discovery/manifest.ts';
+import { publicBase } from './x402-purchase.ts';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { formatGb, formatUsdc, parseTrafficGb, quotePurchase } from '../../../domain/pricing/pricing.ts';
@@ -83,8 +85,9 @@ export function x402DiscoveryRouter(ctx: X402Context): Router & { discovery: (re
     });
   });
 
-  const discovery = (_req: unknown, res: { json(body: unknown): void }) => {
+  const discovery = (req: unknown, res: { json(body: unknown): void }) => {
     res.json({
+      links: links(publicBase(ctx, req as Request)),
       x402Version: 2,
       name: 'Mobile proxies',
       description: 'Dedicated 4G/5G mobile proxy ports paid in USDC on Base or Solana. Pay per GB; duration is free.',
