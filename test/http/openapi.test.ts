@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { fixedClock } from '../../src/clock.ts';
 import { createApp } from '../../src/http/app.ts';
-import { documentedRoutes, openApiPath, walkExpressRoutes } from '../../src/http/openapi/registry.ts';
+import { documentedRoutes, openApiPath, primaryRoutes, walkExpressRoutes } from '../../src/http/openapi/registry.ts';
 import { api, startTestService } from '../support/service.ts';
 import { databaseKinds } from '../support/services.ts';
 
@@ -31,7 +31,10 @@ describe('OpenAPI document (every route, by construction)', function () {
     expect(doc.openapi).to.equal('3.1.0');
     expect(Object.keys(doc.components.securitySchemes)).to.include.members(['adminKey', 'apiKey', 'bearer', 'sessionToken', 'payment']);
     expect(doc.components.securitySchemes.adminKey).to.include({ type: 'apiKey', in: 'header', name: 'X-Admin-Key' });
-    for (const r of documentedRoutes()) {
+    expect(doc['x-path-aliases']).to.deep.include({ alias: '/x402', target: '/v1/x402' });
+    expect(doc.paths['/v1/x402/proxy'].get['x-aliases']).to.deep.equal(['/x402/proxy']);
+    expect(doc.paths['/x402/proxy']).to.equal(undefined); // noted on the operation, not repeated
+    for (const r of primaryRoutes()) {
       const op = doc.paths[openApiPath(r.path)]?.[r.method];
       expect(op, `${r.method} ${r.path}`).to.be.an('object');
       expect(Object.keys(op.responses), `${r.method} ${r.path}`).to.include.members(Object.keys(r.responses));

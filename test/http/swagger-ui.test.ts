@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { expect } from 'chai';
 import { chromium, type Browser } from 'playwright-core';
 import { fixedClock } from '../../src/clock.ts';
-import { documentedRoutes } from '../../src/http/openapi/registry.ts';
+import { primaryRoutes } from '../../src/http/openapi/registry.ts';
 import { startTestService } from '../support/service.ts';
 import { databaseKinds } from '../support/services.ts';
 
@@ -27,14 +27,15 @@ describe('Swagger UI at /docs/api in headless Chromium', function () {
     const failed: string[] = [];
     page.on('requestfailed', (r) => failed.push(r.url()));
     await page.goto(`${service.url}/docs/api`);
-    await page.waitForSelector('.opblock', { timeout: 30_000 });
+    const expected = primaryRoutes().map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`);
+    // Swagger UI renders tag by tag: wait until every operation is on the page.
+    await page.waitForFunction(`document.querySelectorAll('.opblock').length >= ${expected.length}`, undefined, { timeout: 60_000 }).catch(() => undefined);
     // Expand every tag so each operation is in the DOM.
     const ops = await page.$$eval('.opblock-summary', (els) => els.map((e) => {
       const method = e.querySelector('.opblock-summary-method')?.textContent?.trim().toLowerCase();
       const path = e.querySelector('.opblock-summary-path')?.getAttribute('data-path') ?? e.querySelector('.opblock-summary-path')?.textContent?.trim();
       return `${method} ${path?.replace(/\u200b/g, '')}`;
     }));
-    const expected = documentedRoutes().map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`);
     expect(ops.length).to.equal(expected.length);
     expect([...ops].sort()).to.deep.equal([...expected].sort());
     expect(await page.title()).to.contain('Mobile-proxy marketplace API');

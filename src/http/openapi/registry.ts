@@ -80,6 +80,11 @@ export function documentedRoutes(): RouteDoc[] {
   return all;
 }
 
+/** Every registration once: what the OpenAPI document lists (aliases are noted on the operation instead). */
+export function primaryRoutes(): RouteDoc[] {
+  return [...routes.values()];
+}
+
 export function findRouteDoc(method: string, path: string): RouteDoc | undefined {
   return documentedRoutes().find((r) => key(r.method, r.path) === key(method, path));
 }
@@ -100,7 +105,12 @@ export interface DocumentOptions {
 export function buildOpenApiDocument(options: DocumentOptions) {
   const registry = new OpenAPIRegistry();
   for (const [name, scheme] of Object.entries(securitySchemes)) registry.registerComponent('securitySchemes', name, scheme as never);
-  for (const r of documentedRoutes()) {
+  // Aliased prefixes are named on each operation, not repeated as operations (Swagger UI stops rendering
+  // a document this size when 30+ operations appear twice).
+  const aliasNote = (path: string) => aliases.filter((a) => path === a.target || path.startsWith(`${a.target}/`)).map((a) => a.alias + path.slice(a.target.length));
+  for (const r of primaryRoutes()) {
+    const also = aliasNote(r.path);
+    const description = [r.description, also.length ? `Also served at \`${also.map(openApiPath).join('`, `')}\`.` : undefined].filter(Boolean).join('\n\n');
     const responses: Record<string, unknown> = {};
     for (const [status, res] of Object.entries(r.responses)) {
       responses[status] = {
@@ -115,7 +125,8 @@ export function buildOpenApiDocument(options: DocumentOptions) {
       operationId: operationId(r.method, r.path),
       tags: [r.tag],
       summary: r.summary,
-      ...(r.description ? { description: r.description } : {}),
+      ...(description ? { description } : {}),
+      ...(also.length ? { 'x-aliases': also.map(openApiPath) } : {}),
       ...(r.security ? { security: r.security.map((s) => ({ [s]: [] })) } : {}),
       request: {
         ...(r.query ? { query: r.query } : {}),
@@ -126,11 +137,12 @@ export function buildOpenApiDocument(options: DocumentOptions) {
       responses: responses as never,
     });
   }
-  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+  const doc = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: { title: 'Mobile-proxy marketplace API', version: options.version, ...(options.description ? { description: options.description } : {}) },
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
   });
+  return { ...doc, 'x-path-aliases': aliases.map((a) => ({ alias: a.alias, target: a.target })) };
 }
 
 /** Every (method, path) the Express app answers, read from its router stack (mounted routers included). */
