@@ -81,16 +81,16 @@ describe('npm run mcp (our MCP server over stdio)', function () {
     const listed = await call('x402_list_sessions');
     expect(listed.structuredContent.sessions.map((s: any) => s.sessionId)).to.deep.equal([bought.sessionId]);
 
-    const tooSoon = await call('x402_rotate_ip');
-    expect(tooSoon.isError).to.equal(true);
-    expect(tooSoon.text).to.contain('ROTATION_COOLDOWN');
-    clock.advance(5 * 60_000);
     const before = (await api(service.url, 'GET', '/v1/x402/manage/ports', undefined, { 'x-session-token': bought.sessionToken })).body.ports[0];
     const rotated = await call('x402_rotate_ip');
     expect(rotated.isError, rotated.text).to.not.equal(true);
     expect(rotated.structuredContent).to.include({ success: true, portId: before.portId });
     const after = (await api(service.url, 'GET', '/v1/x402/manage/ports', undefined, { 'x-session-token': bought.sessionToken })).body.ports[0];
     expect(after.rotations).to.equal(1);
+    const tooSoon = await call('x402_rotate_ip'); // shared ports: a cooldown between rotations
+    expect(tooSoon.isError).to.equal(true);
+    expect(tooSoon.text).to.contain('ROTATION_COOLDOWN');
+    clock.advance(5 * 60_000);
   });
 
   it('extends the session from the wallet and gives connection strings', async () => {
