@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { sql } from 'kysely';
 import { api } from '../support/service.ts';
 import { admin, startPaidService } from '../support/x402.ts';
 import { startListServer } from '../support/list-server.ts';
@@ -223,6 +224,26 @@ describe('proxy pool end to end (real tinyproxy, squid, dante; local chains)', f
     expect(plugins.body.parsers.map((p: any) => p.name)).to.have.members(['plaintext', 'json', 'csv', 'html_table']);
     expect(plugins.body.checkers[0]).to.deep.equal({ name: 'tcp_connect', stage: 1, priority: 0 });
     expect(plugins.body.checkers.map((c: any) => c.name)).to.include.members(['protocol', 'http_anonymity', 'exit_ip', 'geo_country']);
+  });
+
+  it('a rebuild of the proxy-pool read models gives the same tables', async () => {
+    const db = world.service.infra.database.db;
+    const tables: Record<string, string> = {
+      pp_users: 'user_id', pp_api_keys: 'key_id', pp_credit_balances: 'user_id', pp_credit_transactions: 'event_id', pp_sources: 'source_id',
+      pp_proxies: 'proxy_id', pp_leases: 'lease_id', pp_checks: 'proxy_id, created_at, checker_name',
+    };
+    const dump = async () => {
+      const out: Record<string, unknown[]> = {};
+      for (const [t, order] of Object.entries(tables)) {
+        const rows = (await db.selectFrom(t).selectAll().orderBy(sql.raw(order)).execute()) as Array<Record<string, unknown>>;
+        out[t] = rows.map(({ id: _id, ...r }) => (t === 'pp_checks' ? r : { id: _id, ...r })); // pp_checks.id is a serial
+      }
+      return out;
+    };
+    const before = await dump();
+    expect(before.pp_checks!.length).to.be.greaterThan(20);
+    await world.service.infra.projector.rebuild(['pp-accounts', 'pp-credits', 'pp-sources', 'pp-proxies', 'pp-checks', 'pp-leases']);
+    expect(await dump()).to.deep.equal(before);
   });
 
   it('deleting a source keeps its proxies', async () => {
