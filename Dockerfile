@@ -9,6 +9,7 @@ COPY src ./src
 COPY domain ./domain
 COPY projections ./projections
 COPY adapters ./adapters
-EXPOSE 3000
+# API, gateway HTTP proxy, SOCKS5, gateway health, peer relay (docker-compose.yml publishes the same)
+EXPOSE 3000 7000 7001 7080 7002
 USER node
 CMD ["node", "--import", "tsx", "src/main.ts"]

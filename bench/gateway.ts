@@ -1,24 +1,28 @@
 /**
- * npm run bench:gateway — on loopback, in one run: a 100 MB download direct, through a modem proxy
- * alone, and through the gateway (HTTP CONNECT and SOCKS5), with and without a modem upstream behind
- * it; then new-connection setup latency through the gateway. The gateway runs its real listeners,
- * tunnels and byte metering; the brain is the in-memory one from the listener tests (authentication
- * against the read models is measured by the e2e suite, not here). Client, gateway and origin run in
- * three processes, as they would in production.
- * Last line: connect_ratio (gateway CONNECT / direct), socks_ratio (gateway SOCKS5 / direct), setup_p99_ms.
+ * npm run bench:gateway — side by side in one run on loopback, no modem behind the gateway: a 100 MB
+ * download direct, through squid (HTTP CONNECT), the gateway's CONNECT, dante (SOCKS5) and the
+ * gateway's SOCKS5, in interleaved passes (the median of BENCH_PASSES after a warm-up pass); then
+ * new-tunnel setup latency through each. The gateway runs its real listeners, tunnels, metering and
+ * in-flight byte budget (#8), with the in-memory test brain; squid and dante are started here on
+ * free ports (skipped with a note when the Debian packages are absent). Client, gateway and origin
+ * run in separate processes. BENCH_CPU_PROF=dir writes a --cpu-prof of the gateway process there.
+ * Last line: connect_vs_squid, socks_vs_dante, and the setup p99 differences in ms.
  */
 import net from 'node:net';
 import { SocksClient } from 'socks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { PASSWORD, USER } from '../test/gateway/listeners/helpers.ts';
+import { startDante, startSquid, type Anchor } from './anchors.ts';
 
 const SIZE = Number(process.env.BENCH_BYTES ?? 100_000_000);
+const PASSES = Number(process.env.BENCH_PASSES ?? 3);
 const SETUPS = Number(process.env.BENCH_SETUPS ?? 300);
 
 const children: ChildProcess[] = [];
-async function part(name: string, env: Record<string, string> = {}): Promise<any> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/gateway-parts.ts', name], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+const anchors: Anchor[] = [];
+async function part(name: string, flags: string[] = []): Promise<any> {
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'bench/gateway-parts.ts', name], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   const [line] = await Promise.race([
     (async () => { for await (const l of createInterface({ input: child.stdout! })) return [l]; return [undefined]; })(),
@@ -26,100 +30,114 @@ async function part(name: string, env: Record<string, string> = {}): Promise<any
   ]);
   return JSON.parse(line!);
 }
-const parts = await part('origin');
-const bench = { origin: { port: parts.origin as number }, httpModem: { url: parts.httpModem as string } };
-const gateway = await part('gateway', { HTTP_MODEM: parts.httpModem, SOCKS_MODEM: parts.socksModem }) as { http: number; socks: number };
-const path = `/bytes/${SIZE}`;
-const request = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`;
-const basic = (user: string) => `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}`;
 
-/** Reads a whole HTTP/1.1 response off a socket; resolves with the byte count. */
-function drain(socket: net.Socket): Promise<number> {
-  return new Promise((resolve, reject) => {
+try {
+  const { origin } = await part('origin') as { origin: number };
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const gateway = await part('gateway', prof) as { http: number; socks: number };
+  const notes: string[] = [];
+  const anchor = async (start: () => Promise<Anchor | { skipped: string }>): Promise<Anchor | null> => {
+    const a = await start();
+    if ('skipped' in a) { notes.push(a.skipped); return null; }
+    anchors.push(a);
+    return a;
+  };
+  const squid = await anchor(startSquid);
+  const dante = await anchor(startDante);
+
+  const request = `GET /bytes/${SIZE} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`;
+  const basic = `Basic ${Buffer.from(`${USER.direct}:${PASSWORD}`).toString('base64')}`;
+
+  const drain = (socket: net.Socket): Promise<number> => new Promise((resolve, reject) => {
     let bytes = 0;
     socket.on('data', (d: Buffer) => { bytes += d.length; });
     socket.on('end', () => resolve(bytes));
     socket.on('error', reject);
   });
-}
+  const viaConnect = async (port: number, auth: string | null): Promise<net.Socket> => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    await new Promise((r, j) => { socket.once('connect', r); socket.once('error', j); });
+    socket.write(`CONNECT 127.0.0.1:${origin} HTTP/1.1\r\nHost: 127.0.0.1:${origin}\r\n${auth ? `Proxy-Authorization: ${auth}\r\n` : ''}\r\n`);
+    let head = Buffer.alloc(0);
+    while (!head.includes('\r\n\r\n')) {
+      const chunk: Buffer = await new Promise((r, j) => { socket.once('data', r); socket.once('error', j); });
+      head = Buffer.concat([head, chunk]);
+    }
+    if (!/^HTTP\/1\.[01] 200/.test(head.toString())) throw new Error(`CONNECT refused: ${head.toString().split('\r\n')[0]}`);
+    return socket;
+  };
+  const viaSocks = async (port: number, user: string | null): Promise<net.Socket> => {
+    const { socket } = await SocksClient.createConnection({
+      proxy: { host: '127.0.0.1', port, type: 5, ...(user ? { userId: user, password: PASSWORD } : {}) },
+      command: 'connect', destination: { host: '127.0.0.1', port: origin },
+    });
+    return socket;
+  };
+  const direct = async (): Promise<net.Socket> => {
+    const socket = net.connect(origin, '127.0.0.1');
+    await new Promise((r, j) => { socket.once('connect', r); socket.once('error', j); });
+    return socket;
+  };
+  const download = async (open: () => Promise<net.Socket>): Promise<number> => {
+    const started = performance.now();
+    const socket = await open();
+    const done = drain(socket);
+    socket.write(request);
+    const bytes = await done;
+    if (bytes < SIZE) throw new Error(`short read: ${bytes}`);
+    return SIZE / 1e6 / ((performance.now() - started) / 1000);
+  };
 
-async function viaConnect(proxyPort: number, auth: string | null): Promise<net.Socket> {
-  const socket = net.connect(proxyPort, '127.0.0.1');
-  await new Promise((r, j) => { socket.once('connect', r); socket.once('error', j); });
-  socket.write(`CONNECT 127.0.0.1:${bench.origin.port} HTTP/1.1\r\nHost: 127.0.0.1:${bench.origin.port}\r\n${auth ? `Proxy-Authorization: ${auth}\r\n` : ''}\r\n`);
-  let head = Buffer.alloc(0);
-  while (!head.includes('\r\n\r\n')) {
-    const chunk: Buffer = await new Promise((r, j) => { socket.once('data', r); socket.once('error', j); });
-    head = Buffer.concat([head, chunk]);
-  }
-  if (!/^HTTP\/1\.[01] 200/.test(head.toString())) throw new Error(`CONNECT refused: ${head.toString().split('\r\n')[0]}`);
-  return socket;
-}
-
-async function viaSocks(proxyPort: number, user: string | null): Promise<net.Socket> {
-  const { socket } = await SocksClient.createConnection({
-    proxy: { host: '127.0.0.1', port: proxyPort, type: 5, ...(user ? { userId: user, password: PASSWORD } : {}) },
-    command: 'connect', destination: { host: '127.0.0.1', port: bench.origin.port },
-  });
-  return socket;
-}
-
-async function modemOnly(): Promise<net.Socket> {
-  const url = new URL(bench.httpModem.url);
-  return viaConnect(Number(url.port), `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`);
-}
-
-async function download(open: () => Promise<net.Socket>): Promise<number> {
-  const started = performance.now();
-  const socket = await open();
-  const done = drain(socket);
-  socket.write(request);
-  const bytes = await done;
-  if (bytes < SIZE) throw new Error(`short read: ${bytes}`);
-  return SIZE / 1e6 / ((performance.now() - started) / 1000);
-}
-
-async function direct(): Promise<net.Socket> {
-  const socket = net.connect(bench.origin.port, '127.0.0.1');
-  await new Promise((r, j) => { socket.once('connect', r); socket.once('error', j); });
-  return socket;
-}
-
-try {
-  // one warm-up pass, then the measured one, so JIT and socket buffers are settled for every path
-  const runs: Array<[string, () => Promise<net.Socket>]> = [
+  const paths: Array<[string, () => Promise<net.Socket>]> = [
     ['direct', direct],
-    ['modem (HTTP CONNECT) only', modemOnly],
-    ['gateway CONNECT', () => viaConnect(gateway.http, basic(USER.direct))],
-    ['gateway CONNECT + modem', () => viaConnect(gateway.http, basic(USER.http))],
+    ...(squid ? [[`${squid.name} CONNECT`, () => viaConnect(squid.port, null)] as [string, () => Promise<net.Socket>]] : []),
+    ['gateway CONNECT', () => viaConnect(gateway.http, basic)],
+    ...(dante ? [[`${dante.name} SOCKS5`, () => viaSocks(dante.port, null)] as [string, () => Promise<net.Socket>]] : []),
     ['gateway SOCKS5', () => viaSocks(gateway.socks, USER.direct)],
-    ['gateway SOCKS5 + modem', () => viaSocks(gateway.socks, USER.socks5)],
   ];
-  const mbps: Record<string, number> = {};
-  for (const [name, open] of runs) {
-    process.stderr.write(`${name}…\n`);
-    await download(open);
-    mbps[name] = await download(open);
+  const runs = new Map<string, number[]>(paths.map(([name]) => [name, []]));
+  for (let pass = 0; pass <= PASSES; pass++) {
+    process.stderr.write(pass === 0 ? 'warm-up pass…\n' : `pass ${pass}/${PASSES}…\n`);
+    for (const [name, open] of paths) {
+      const mbps = await download(open);
+      if (pass > 0) runs.get(name)!.push(mbps); // pass 0 settles JIT and socket buffers
+    }
   }
+  const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+  const mbps = new Map([...runs].map(([name, xs]) => [name, median(xs)]));
 
-  const setup: number[] = [];
+  // setup latency: open a tunnel (through the proxy to the origin) and close it; interleaved in rounds
+  const setupPaths: Array<[string, () => Promise<net.Socket>]> = paths.filter(([name]) => name !== 'direct');
+  const setups = new Map<string, number[]>(setupPaths.map(([name]) => [name, []]));
   for (let i = 0; i < SETUPS; i++) {
-    const t0 = performance.now();
-    const socket = await viaConnect(gateway.http, basic(USER.direct));
-    setup.push(performance.now() - t0);
-    socket.destroy();
+    for (const [name, open] of setupPaths) {
+      const t0 = performance.now();
+      const socket = await open();
+      setups.get(name)!.push(performance.now() - t0);
+      socket.destroy();
+    }
   }
-  setup.sort((a, b) => a - b);
-  const pct = (p: number) => setup[Math.min(setup.length - 1, Math.floor((p / 100) * setup.length))]!;
+  const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!; };
 
-  const d = mbps.direct!;
-  console.log(`\n${'path'.padEnd(28)}${'MB/s'.padStart(10)}${'vs direct'.padStart(11)}   (${SIZE / 1e6} MB over loopback)`);
-  for (const [name] of runs) console.log(`${name.padEnd(28)}${mbps[name]!.toFixed(0).padStart(10)}${(mbps[name]! / d).toFixed(2).padStart(11)}`);
-  console.log(`with a modem in the path, gateway vs modem alone: CONNECT ${(mbps['gateway CONNECT + modem']! / mbps['modem (HTTP CONNECT) only']!).toFixed(2)}`);
-  console.log(`new CONNECT through the gateway (${SETUPS}): p50 ${pct(50).toFixed(2)} ms, p99 ${pct(99).toFixed(2)} ms`);
-  const connect = mbps['gateway CONNECT']! / d;
-  console.log(`target CONNECT >= 0.75 of direct: ${connect >= 0.75 ? 'met' : 'NOT met'}`);
-  console.log(`connect_ratio=${connect.toFixed(2)} socks_ratio=${(mbps['gateway SOCKS5']! / d).toFixed(2)} setup_p99_ms=${pct(99).toFixed(2)}`);
+  const d = mbps.get('direct')!;
+  console.log(`\n${'path'.padEnd(24)}${'MB/s'.padStart(8)}${'vs direct'.padStart(11)}${'setup p50'.padStart(11)}${'p99 ms'.padStart(9)}   (${SIZE / 1e6} MB over loopback, median of ${PASSES} interleaved passes)`);
+  for (const [name] of paths) {
+    const s = setups.get(name);
+    console.log(`${name.padEnd(24)}${mbps.get(name)!.toFixed(0).padStart(8)}${(mbps.get(name)! / d).toFixed(2).padStart(11)}${s ? pct(s, 50).toFixed(2).padStart(11) : ''.padStart(11)}${s ? pct(s, 99).toFixed(2).padStart(9) : ''}`);
+  }
+  for (const note of notes) console.log(`note: ${note}; its ratio is not measured`);
+  const ratio = (gw: string, anchorName: string | undefined) => (anchorName ? mbps.get(gw)! / mbps.get(anchorName)! : NaN);
+  const p99 = (name: string | undefined) => (name ? pct(setups.get(name)!, 99) : NaN);
+  const squidPath = squid ? `${squid.name} CONNECT` : undefined;
+  const dantePath = dante ? `${dante.name} SOCKS5` : undefined;
+  const c = ratio('gateway CONNECT', squidPath);
+  const s = ratio('gateway SOCKS5', dantePath);
+  const cp = p99('gateway CONNECT') - p99(squidPath);
+  const sp = p99('gateway SOCKS5') - p99(dantePath);
+  console.log(`targets: CONNECT >= 1.0 x squid ${c >= 1 ? 'met' : 'NOT met'}; SOCKS5 >= 1.0 x dante ${s >= 1 ? 'met' : 'NOT met'}; setup p99 <= theirs + 1 ms: CONNECT ${cp <= 1 ? 'met' : 'NOT met'}, SOCKS5 ${sp <= 1 ? 'met' : 'NOT met'}`);
+  console.log(`connect_vs_squid=${c.toFixed(2)} socks_vs_dante=${s.toFixed(2)} setup_p99_over_squid_ms=${cp.toFixed(2)} setup_p99_over_dante_ms=${sp.toFixed(2)}`);
 } finally {
-  for (const child of children) child.kill();
+  for (const child of children) child.kill('SIGINT');
+  await Promise.all(anchors.map((a) => a.stop()));
 }

@@ -303,6 +303,7 @@ export function createHttpProxy(options: ListenerOptions): ProxyListener<http.Se
         return dialed.aborted ? void socket.destroy() : refuseConnect(socket, dialed.failure, requestId);
       }
       established = true;
+      socket.setNoDelay(true);
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       const meter = new BatchedMeter((u, d) => lease?.meter(u, d), o.meterIntervalMs, (e) => o.onError(asError(e), { requestId, code: 'E_INTERNAL' }));
       await pipe(socket, dialed.tunnel.socket, { idleTimeoutMs: o.timeouts.idleMs, halfCloseGraceMs: o.timeouts.halfCloseGraceMs, meter, budget: lease.budget, signal: lease.revoked, clientHead: head, upstreamHead: dialed.tunnel.head });

@@ -110,10 +110,23 @@ export function pipe(client: net.Socket, upstream: net.Socket, options: PipeOpti
       client.destroy();
       upstream.destroy();
     };
-    const idle = setTimeout(() => stop('idle'), options.idleTimeoutMs);
-    let halfClosed: NodeJS.Timeout | undefined;
+    // Activity is a timestamp per chunk, not a timer refresh per chunk: the timer checks it when it fires.
+    let lastActivity = performance.now();
+    let quietLimit = options.idleTimeoutMs;
+    let idle: NodeJS.Timeout;
+    const watch = (): void => {
+      const quiet = performance.now() - lastActivity;
+      if (quiet >= quietLimit) return stop('idle');
+      idle = setTimeout(watch, quietLimit - quiet);
+    };
+    idle = setTimeout(watch, quietLimit);
+    let halfClosed = false;
     const onHalfClose = (): void => {
-      halfClosed ??= setTimeout(() => stop('idle'), Math.min(options.idleTimeoutMs, options.halfCloseGraceMs ?? DEFAULT_HALF_CLOSE_GRACE_MS));
+      if (halfClosed) return;
+      halfClosed = true;
+      quietLimit = Math.min(options.idleTimeoutMs, options.halfCloseGraceMs ?? DEFAULT_HALF_CLOSE_GRACE_MS);
+      clearTimeout(idle);
+      watch();
     };
     const onAbort = (): void => stop('revoked');
 
@@ -153,8 +166,7 @@ export function pipe(client: net.Socket, upstream: net.Socket, options: PipeOpti
         }, (e: unknown) => stop('error', e instanceof Error ? e : new Error(String(e))));
       };
       src.on('data', (chunk: Buffer) => {
-        idle.refresh();
-        halfClosed?.refresh();
+        lastActivity = performance.now();
         if (dst.destroyed || dst.writableEnded) return;
         send(chunk);
       });
@@ -187,7 +199,6 @@ export function pipe(client: net.Socket, upstream: net.Socket, options: PipeOpti
     const closed = (s: net.Socket): Promise<void> => new Promise((r) => (s.closed ? r() : s.once('close', () => r())));
     void Promise.all([closed(client), closed(upstream)]).then(() => {
       clearTimeout(idle);
-      clearTimeout(halfClosed);
       signal?.removeEventListener('abort', onAbort);
       meter.close();
       resolve({ reason: reason ?? 'closed', bytesUp, bytesDown, ...(error === undefined ? {} : { error }) });

@@ -184,4 +184,49 @@ describe('gateway/pipe BatchedMeter', () => {
     m.close();
     expect(errors.length).to.equal(1);
   });
+
+  describe('in-flight byte budget (#8)', () => {
+    /** A budget handing out `slices` one by one, each after a short wait, as a ledger would. */
+    const budgetOf = (slices: number[]) => {
+      let available = 0;
+      const asked: number[] = [];
+      return {
+        asked,
+        take(n: number) { const t = Math.min(n, available); available -= t; return t; },
+        async refill() { await new Promise((r) => setTimeout(r, 5)); const next = slices.shift(); asked.push(next ?? 0); available += next ?? 0; return available > 0; },
+      };
+    };
+
+    it('forwards exactly what the budget allows, across refills, then closes the tunnel as exhausted', async () => {
+      const budget = budgetOf([100_000, 150_000, 50_000]);
+      const r = await rig({ budget });
+      try {
+        const got = collect(r.clientApp);
+        r.targetApp.write(pattern(1_000_000));
+        const result = await r.done;
+        expect(result.reason).to.equal('exhausted');
+        expect(result.bytesDown).to.equal(300_000);
+        await waitFor(() => got.data().length === 300_000 || r.clientApp.destroyed, 'the client to read');
+        expect(got.data().equals(pattern(300_000)), 'the first 300,000 bytes, in order').to.equal(true);
+        expect(sum(r.meters)).to.deep.equal([0, 300_000]);
+      } finally {
+        await r.close();
+      }
+    });
+
+    it('spends one budget for both directions', async () => {
+      const budget = budgetOf([1_000]);
+      const r = await rig({ budget });
+      try {
+        r.clientApp.write(pattern(600));
+        await waitFor(() => r.targetApp.bytesRead >= 600, 'the upload');
+        r.targetApp.write(pattern(1_000));
+        const result = await r.done;
+        expect(result.reason).to.equal('exhausted');
+        expect(result.bytesUp + result.bytesDown).to.equal(1_000);
+      } finally {
+        await r.close();
+      }
+    });
+  });
 });
