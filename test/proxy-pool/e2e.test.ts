@@ -226,6 +226,13 @@ describe('proxy pool end to end (real tinyproxy, squid, dante; local chains)', f
     expect(plugins.body.checkers.map((c: any) => c.name)).to.include.members(['protocol', 'http_anonymity', 'exit_ip', 'geo_country']);
   });
 
+  it('deleting a source keeps its proxies', async () => {
+    const sources = await api(url, 'GET', '/sources', undefined, bearer);
+    for (const s of sources.body.items) expect((await api(url, 'DELETE', `/sources/${s.id}`, undefined, bearer)).status).to.equal(204);
+    expect((await api(url, 'GET', '/sources', undefined, bearer)).body.total_count).to.equal(0);
+    expect((await api(url, 'GET', '/proxies', undefined, bearer)).body.total_count).to.equal(6);
+  });
+
   it('a rebuild of the proxy-pool read models gives the same tables', async () => {
     const db = world.service.infra.database.db;
     const tables: Record<string, string> = {
@@ -244,12 +251,5 @@ describe('proxy pool end to end (real tinyproxy, squid, dante; local chains)', f
     expect(before.pp_checks!.length).to.be.greaterThan(20);
     await world.service.infra.projector.rebuild(['pp-accounts', 'pp-credits', 'pp-sources', 'pp-proxies', 'pp-checks', 'pp-leases']);
     expect(await dump()).to.deep.equal(before);
-  });
-
-  it('deleting a source keeps its proxies', async () => {
-    const sources = await api(url, 'GET', '/sources', undefined, bearer);
-    for (const s of sources.body.items) expect((await api(url, 'DELETE', `/sources/${s.id}`, undefined, bearer)).status).to.equal(204);
-    expect((await api(url, 'GET', '/sources', undefined, bearer)).body.total_count).to.equal(0);
-    expect((await api(url, 'GET', '/proxies', undefined, bearer)).body.total_count).to.equal(6);
   });
 });
