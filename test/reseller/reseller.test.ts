@@ -57,7 +57,7 @@ describe('reseller pool-access keys (API, SDK-like client, gateway)', function (
       ROLES: 'api,projector,worker,gateway', GATEWAY_HOST: '127.0.0.1',
       GATEWAY_HTTP_PORT: String(ports[0]), GATEWAY_SOCKS_PORT: String(ports[1]), GATEWAY_HEALTH_PORT: String(ports[2]),
       GATEWAY_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8,::1/128', GATEWAY_METER_FLUSH_MS: '500', WORKER_INTERVAL_MS: '300',
-      RESELLER_MAX_PAK_CAP_GB: '500', SECRET_SEAL_KEY: 'test-seal-key-0123456789',
+      RESELLER_MAX_PAK_CAP_GB: '500',
     });
     const device = await registerDevice(service, 'US', { upstream: modem.url, slots: 4 });
     await api(service.url, 'POST', `/v1/admin/devices/${device}/health`, { online: true, latencyMs: 40, ip: '100.64.0.1' }, admin);
