@@ -9,6 +9,7 @@ import { createApp } from './http/app.ts';
 import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { SessionWorker } from './x402/worker.ts';
 import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
+import { PoolKeyWorker } from './reseller/worker.ts';
 import { PoolWorker } from './proxy-pool/worker.ts';
 
 export interface Running {
@@ -27,6 +28,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   const infra = await openInfrastructure(config, clock, logger, given);
   let server: Server | undefined;
   let worker: SessionWorker | undefined;
+  let poolKeyWorker: PoolKeyWorker | undefined;
   let gateway: GatewayRole | undefined;
   let pool: PoolWorker | undefined;
   try {
@@ -35,6 +37,8 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     if (config.ROLES.includes('worker')) {
       worker = new SessionWorker(infra);
       worker.start(config.WORKER_INTERVAL_MS);
+      poolKeyWorker = new PoolKeyWorker(infra);
+      poolKeyWorker.start(config.WORKER_INTERVAL_MS);
       pool = new PoolWorker(infra);
       await pool.start();
     }
@@ -45,6 +49,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   } catch (error) {
     await gateway?.stop();
     await worker?.stop();
+    await poolKeyWorker?.stop();
     await pool?.stop();
     await infra.close();
     throw error;
@@ -68,6 +73,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
         clearTimeout(force);
       }
       await worker?.stop();
+      await poolKeyWorker?.stop();
       await pool?.stop();
       await gateway?.stop();
       await infra.close();

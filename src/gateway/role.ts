@@ -9,6 +9,7 @@ import { GatewayCoordination } from './coordination.ts';
 import { AccountLimits } from './limits.ts';
 import { TrafficMeter } from './meter.ts';
 import { DeviceProber } from './prober.ts';
+import { PakAccess } from './pak.ts';
 
 export interface GatewayRole {
   gatewayId: string;
@@ -30,6 +31,8 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
   // with Redis, budgets, limits, sticky records and the auth back-off are shared by every gateway instance
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, connectTimeout: 2000 }) : null;
   if (redis) { redis.on('error', () => {}); await redis.connect(); }
+  const pak = new PakAccess(infra, gatewayId);
+  pak.start(Math.min(5000, config.GATEWAY_METER_FLUSH_MS));
   // the grace runs on the wall clock: it is about an outage now, not about domain time
   const coordination = new GatewayCoordination(redis, { graceMs: config.GATEWAY_REDIS_GRACE_MS, now: Date.now, logger });
   const limits = new AccountLimits(coordination, {
@@ -38,6 +41,7 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
   });
   limits.start();
   const brain = new MarketplaceBrain(infra, meter, {
+    pak,
     limiterStore: redis ? { redis } : undefined,
     ledger: redis ? new CoordinatedLedger(new RedisBudgetLedger(redis), new MemoryBudgetLedger(now), coordination) : undefined,
     coordination, limits,
@@ -70,6 +74,7 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
       await prober?.stop();
       await gateway.stop();
       brain.close();
+      await pak.stop();
       await meter.stop();
       await limits.stop();
       coordination.close();

@@ -47,7 +47,7 @@ export class Router {
   }
 
   async route(accountKey: string, credential: Credential, failed: Set<string>): Promise<Routed> {
-    return credential.kind === 'port' ? this.routePort(credential, failed) : this.routePool(accountKey, credential.account.account_id, credential.parsed, failed);
+    return credential.kind === 'port' ? this.routePort(credential, failed) : this.routePool(accountKey, credential.kind === 'pak' ? credential.key.key_id : credential.account.account_id, credential.parsed, failed);
   }
 
   private recentlyFailed(): string[] {
