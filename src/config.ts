@@ -20,6 +20,8 @@ const schema = z.object({
   REDIS_URL: url(['redis', 'rediss']).optional(),
   EVENTSTORE_URL: url(['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover', 'kdb', 'kdb+discover']).optional(),
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Wrong X-Admin-Key answers per client address per minute before it is blocked for 5 minutes (429). */
+  ADMIN_AUTH_MAX_FAILURES: z.coerce.number().int().min(1).max(10_000).default(10),
   /** AES-256-GCM key sealing device secrets (64 hex digits or base64); unset = DATA_DIR/secrets.key, generated on first start. */
   SECRETS_KEY: z.string().regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, 'must be 32 bytes as 64 hex digits or base64 (openssl rand -hex 32)').optional(),
   /** Keys being rotated out (comma-separated): values sealed under them still open until `npm run cli -- reseal`. */

@@ -6,6 +6,7 @@ import type { PaymentProcessor } from '../adapters/payments/port.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
+import { answerClientError } from './http/errors.ts';
 import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { SessionWorker } from './x402/worker.ts';
 import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
@@ -44,6 +45,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     }
     if (config.ROLES.includes('api')) {
       server = createApp(infra).listen(config.PORT, config.HOST);
+      server.on('clientError', answerClientError); // Node's own 400/431 in the API's JSON error shape
       await once(server, 'listening');
     }
   } catch (error) {
