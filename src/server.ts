@@ -10,6 +10,7 @@ import { answerClientError } from './http/errors.ts';
 import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { SessionWorker } from './x402/worker.ts';
 import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
+import { startRelayRole, type RelayRole } from './peers/relay-role.ts';
 import { PoolKeyWorker } from './reseller/worker.ts';
 import { PoolWorker } from './proxy-pool/worker.ts';
 
@@ -17,6 +18,8 @@ export interface Running {
   infra: Infrastructure;
   /** The gateway role, when it runs here. */
   gateway: GatewayRole | undefined;
+  /** The relay role (peers' WebSocket), when it runs here. */
+  relay: RelayRole | undefined;
   /** The proxy pool's scheduler and checker runner, when the worker role runs here. */
   pool: PoolWorker | undefined;
   /** The API's address when the api role runs. */
@@ -31,9 +34,11 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   let worker: SessionWorker | undefined;
   let poolKeyWorker: PoolKeyWorker | undefined;
   let gateway: GatewayRole | undefined;
+  let relay: RelayRole | undefined;
   let pool: PoolWorker | undefined;
   try {
     if (config.ROLES.includes('projector')) await infra.projector.start();
+    if (config.ROLES.includes('relay')) relay = await startRelayRole(infra);
     if (config.ROLES.includes('gateway')) gateway = await startGatewayRole(infra);
     if (config.ROLES.includes('worker')) {
       worker = new SessionWorker(infra);
@@ -50,6 +55,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     }
   } catch (error) {
     await gateway?.stop();
+    await relay?.stop();
     await worker?.stop();
     await poolKeyWorker?.stop();
     await pool?.stop();
@@ -63,6 +69,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   return {
     infra,
     gateway,
+    relay,
     pool,
     url,
     async stop() {
@@ -78,6 +85,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
       await poolKeyWorker?.stop();
       await pool?.stop();
       await gateway?.stop();
+      await relay?.stop();
       await infra.close();
       logger.info('service stopped');
     },

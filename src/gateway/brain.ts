@@ -13,9 +13,12 @@ import { Router, type DeviceRanker } from './routing.ts';
 import type { PakAccess } from './pak.ts';
 
 export type { DeviceRanker, RankedDevice } from './routing.ts';
+import type { PeerPool } from '../peers/peer-pool.ts';
 
 export interface BrainOptions {
   rank: DeviceRanker;
+  /** The `peer` pool and the peer half of `any` (src/peers/peer-pool.ts); without it `peer` has no capacity. */
+  peers?: PeerPool | undefined;
   /** Makes the auth back-off shared by every gateway instance (rate-limiter-flexible's Redis store); in-process when absent. */
   limiterStore?: { redis: unknown } | undefined;
   /** Where slices of each account's balance are leased: Redis (shared by every instance) or in-process. */
@@ -57,7 +60,7 @@ export class MarketplaceBrain implements GatewayBrain {
   private readonly limits: AccountLimits;
   private readonly authLimiter: RateLimiterAbstract;
   private readonly escalation: RateLimiterAbstract;
-  private readonly options: Required<Omit<BrainOptions, 'limiterStore' | 'ledger' | 'coordination' | 'limits' | 'pak'>>;
+  private readonly options: Required<Omit<BrainOptions, 'limiterStore' | 'ledger' | 'coordination' | 'limits' | 'pak' | 'peers'>>;
   private readonly ledger: BudgetLedger;
   private readonly pak: PakAccess | undefined;
   private readonly onPasswordChanged = (accountId: string) => void this.recheckPassword(accountId);
@@ -78,7 +81,7 @@ export class MarketplaceBrain implements GatewayBrain {
     this.limits = limits ?? new AccountLimits(this.coordination, {
       instanceId: 'local', maxConnections: this.options.maxConnectionsPerAccount, maxSessions: this.options.maxSessionsPerAccount, instanceLeaseMs: 60_000, now,
     });
-    this.router = new Router(infra, this.options.rank, this.coordination, this.limits, this.options.maxSessionsPerAccount);
+    this.router = new Router(infra, this.options.rank, this.coordination, this.limits, this.options.maxSessionsPerAccount, options.peers);
     const a = this.options.authFailures;
     const limiter = (keyPrefix: string, points: number, duration: number, blockDuration: number): RateLimiterAbstract =>
       options.limiterStore

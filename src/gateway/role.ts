@@ -8,6 +8,7 @@ import { CoordinatedLedger, MemoryBudgetLedger, RedisBudgetLedger } from './budg
 import { GatewayCoordination } from './coordination.ts';
 import { AccountLimits } from './limits.ts';
 import { TrafficMeter } from './meter.ts';
+import { createPeerPool } from '../peers/peer-pool.ts';
 import { DeviceProber } from './prober.ts';
 import { PakAccess } from './pak.ts';
 
@@ -47,6 +48,7 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
     coordination, limits,
     maxConnectionsPerAccount: config.GATEWAY_MAX_CONNECTIONS_PER_ACCOUNT,
     maxSessionsPerAccount: config.GATEWAY_MAX_SESSIONS_PER_ACCOUNT,
+    peers: createPeerPool(infra),
     rank: async (q) => rankedDevices(infra.database.db, { countryCode: q.countryCode, carrier: q.carrier, tier: 'shared', exclude: q.exclude, limit: 5 }),
   });
   brain.start(5000);
