@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { SessionWorker } from './x402/worker.ts';
+import { AccountWorker } from './accounts/worker.ts';
 import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
 import { PoolWorker } from './proxy-pool/worker.ts';
 
@@ -27,6 +28,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   const infra = await openInfrastructure(config, clock, logger, given);
   let server: Server | undefined;
   let worker: SessionWorker | undefined;
+  let accountWorker: AccountWorker | undefined;
   let gateway: GatewayRole | undefined;
   let pool: PoolWorker | undefined;
   try {
@@ -35,6 +37,8 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     if (config.ROLES.includes('worker')) {
       worker = new SessionWorker(infra);
       worker.start(config.WORKER_INTERVAL_MS);
+      accountWorker = new AccountWorker(infra);
+      accountWorker.start(config.WORKER_INTERVAL_MS);
       pool = new PoolWorker(infra);
       await pool.start();
     }
@@ -45,6 +49,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   } catch (error) {
     await gateway?.stop();
     await worker?.stop();
+    await accountWorker?.stop();
     await pool?.stop();
     await infra.close();
     throw error;
@@ -68,6 +73,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
         clearTimeout(force);
       }
       await worker?.stop();
+      await accountWorker?.stop();
       await pool?.stop();
       await gateway?.stop();
       await infra.close();
