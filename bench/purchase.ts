@@ -2,7 +2,8 @@
  * npm run bench:purchase — the paid purchase path on a local EVM chain (anvil + MockUSDC) with
  * tx-hash proofs: verify on chain → claim → session → port → respond. Measured side by side with
  * the unpaid quote path (402) of the same endpoint, so the ratio shows what payment handling costs.
- * PostgreSQL from BENCH_DATABASE_URL / TEST_DATABASE_URL (else PGlite). Last line: purchase_rps p50_ms p99_ms.
+ * Runs on PostgreSQL (BENCH_DATABASE_URL / TEST_DATABASE_URL, when set) and then on PGlite, with every
+ * projection the product registers. Last line: <store>_purchase_rps, _p50_ms, _p99_ms for each store.
  */
 import pino from 'pino';
 import { fixedClock } from '../src/clock.ts';
@@ -17,47 +18,59 @@ const ADMIN = 'bench-admin-key-0123456789';
 
 if (!process.env.TEST_DATABASE_URL && process.env.BENCH_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.BENCH_DATABASE_URL;
 const chains = await startChains();
-const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-const t = await createTestDatabase(kind);
-const config = loadConfig({ ...chains.env, PORT: '0', HOST: '127.0.0.1', ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'silent', ROLES: 'api,projector' });
-const service = await startService(config, fixedClock(new Date()), pino({ level: 'silent' }), { database: t.database });
-const url = service.url!;
-
+const kinds: Array<'postgres' | 'pglite'> = [...(process.env.TEST_DATABASE_URL ? ['postgres' as const] : []), 'pglite'];
+const results: Array<{ kind: string; projections: number; quote: Result; paid: Result }> = [];
 try {
-  for (let i = 0; i < Math.ceil(PURCHASES / 64) + 1; i++) {
-    const res = await fetch(`${url}/v1/admin/devices`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-admin-key': ADMIN },
-      body: JSON.stringify({ name: `bench-${i}`, countryCode: 'US', carrier: { name: 'Bench', brand: 'Bench' }, upstream: 'http://u:p@127.0.0.1:9', slots: 64 }),
-    });
-    if (res.status !== 201) throw new Error(`device: ${res.status}`);
-  }
-  process.stderr.write(`paying ${PURCHASES} USDC transfers on anvil…\n`);
-  const proofs: string[] = [];
-  for (let i = 0; i < PURCHASES; i++) proofs.push(await chains.base.payUsdc(400_000n));
-
-  const order = `${url}/v1/x402/proxy?country=US&traffic=0.1`;
-  const quote = await run(PURCHASES, async () => {
-    const res = await fetch(order);
-    await res.arrayBuffer();
-    if (res.status !== 402) throw new Error(`quote: ${res.status}`);
-  });
-  let next = 0;
-  const paid = await run(PURCHASES, async () => {
-    const res = await fetch(order, { headers: { 'payment-signature': proofs[next++]! } });
-    const body = await res.text();
-    if (res.status !== 200) throw new Error(`purchase: ${res.status} ${body}`);
-  });
-
-  const row = (name: string, r: Result) => `${name.padEnd(22)}${r.rps.toFixed(1).padStart(10)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}`;
-  console.log(`\n${''.padEnd(22)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}   (${kind}, ${CONCURRENCY} concurrent, ${PURCHASES} each)`);
-  console.log(row('402 quote (no proof)', quote));
-  console.log(row('paid purchase', paid));
-  console.log(`purchase / quote throughput: ${(paid.rps / quote.rps).toFixed(2)}`);
-  console.log(`purchase_rps=${paid.rps.toFixed(1)} p50_ms=${paid.p50.toFixed(1)} p99_ms=${paid.p99.toFixed(1)}`);
+  for (const kind of kinds) results.push(await measure(kind));
 } finally {
-  await service.stop();
-  await t.dispose();
   await chains.stop();
+}
+
+const row = (name: string, r: Result) => `${name.padEnd(30)}${r.rps.toFixed(1).padStart(10)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}`;
+console.log(`\n${''.padEnd(30)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}   (${CONCURRENCY} concurrent, ${PURCHASES} each, ${results[0]!.projections} projections)`);
+for (const r of results) {
+  console.log(row(`${r.kind}: 402 quote (no proof)`, r.quote));
+  console.log(row(`${r.kind}: paid purchase`, r.paid));
+}
+const met = (r: Result) => r.p50 <= 50 && r.p99 <= 150 && r.rps >= 100;
+console.log(`targets (p50 <= 50 ms, p99 <= 150 ms, >= 100/s): ${results.map((r) => `${r.kind} ${met(r.paid) ? 'met' : 'NOT met'}`).join(', ')}`);
+console.log(results.map((r) => `${r.kind}_purchase_rps=${r.paid.rps.toFixed(1)} ${r.kind}_p50_ms=${r.paid.p50.toFixed(1)} ${r.kind}_p99_ms=${r.paid.p99.toFixed(1)}`).join(' '));
+
+async function measure(kind: 'postgres' | 'pglite') {
+  const t = await createTestDatabase(kind);
+  const config = loadConfig({ ...chains.env, PORT: '0', HOST: '127.0.0.1', ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'silent', ROLES: 'api,projector' });
+  const service = await startService(config, fixedClock(new Date()), pino({ level: 'silent' }), { database: t.database });
+  const url = service.url!;
+  try {
+    for (let i = 0; i < Math.ceil(PURCHASES / 64) + 1; i++) {
+      const res = await fetch(`${url}/v1/admin/devices`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-admin-key': ADMIN },
+        body: JSON.stringify({ name: `bench-${i}`, countryCode: 'US', carrier: { name: 'Bench', brand: 'Bench' }, upstream: 'http://u:p@127.0.0.1:9', slots: 64 }),
+      });
+      if (res.status !== 201) throw new Error(`device: ${res.status}`);
+    }
+    process.stderr.write(`${kind}: paying ${PURCHASES} USDC transfers on anvil…\n`);
+    const proofs: string[] = [];
+    for (let i = 0; i < PURCHASES; i++) proofs.push(await chains.base.payUsdc(400_000n));
+
+    const order = `${url}/v1/x402/proxy?country=US&traffic=0.1`;
+    process.stderr.write(`${kind}: quotes, then purchases…\n`);
+    const quote = await run(PURCHASES, async () => {
+      const res = await fetch(order);
+      await res.arrayBuffer();
+      if (res.status !== 402) throw new Error(`quote: ${res.status}`);
+    });
+    let next = 0;
+    const paid = await run(PURCHASES, async () => {
+      const res = await fetch(order, { headers: { 'payment-signature': proofs[next++]! } });
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`purchase: ${res.status} ${body}`);
+    });
+    return { kind, projections: service.infra.projector.projections.length, quote, paid };
+  } finally {
+    await service.stop();
+    await t.dispose();
+  }
 }
 
 interface Result { rps: number; p50: number; p99: number }

@@ -1,12 +1,18 @@
 /**
- * npm run bench:store — event store and projector throughput, PostgreSQL and PGlite side by side.
- *   append_eps    one writer, one event per append
- *   append16_eps  16 concurrent writers, one event per append
- *   rebuild_eps   devices read model rebuilt from >= 200k events
- * PostgreSQL comes from BENCH_DATABASE_URL / TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres);
- * a scratch database is created and dropped. The last line carries the PostgreSQL figures.
+ * npm run bench:store — event store and projector throughput, with pgbench as the anchor.
+ *   append_eps     one writer, one event per append             vs pgbench, 1 client, a one-row INSERT
+ *   append16_eps   16 concurrent writers, one event per append  vs pgbench, 16 clients, same INSERT
+ *   rebuild_eps    every projection rebuilt together from >= 200k events ($all read once)
+ * Ours and pgbench alternate on the same scratch database within the same minute. PostgreSQL comes from
+ * BENCH_DATABASE_URL / TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres); PGlite
+ * runs the same appends and rebuild (BENCH_PGLITE=0 skips it). The last line carries the ratios.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { openPglite, openPostgres, type Database } from '../adapters/db/database.ts';
 import type { EventStore, NewEvent } from '../adapters/eventstore/port.ts';
@@ -14,12 +20,13 @@ import { PostgresEventStore } from '../adapters/eventstore/postgres.ts';
 import { deviceStreamId } from '../domain/fleet/events.ts';
 import { projections } from '../projections/index.ts';
 import { Projector } from '../src/projector/projector.ts';
+import { countingStore } from '../test/support/projections.ts';
 
-const APPENDS_SINGLE = Number(process.env.BENCH_APPENDS ?? 3000);
 const WRITERS = 16;
-const APPENDS_PER_WRITER = Number(process.env.BENCH_APPENDS_PER_WRITER ?? 400);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const REBUILD_EVENTS = Number(process.env.BENCH_REBUILD_EVENTS ?? 200_000);
 const DEVICES = 1000;
+const run = promisify(execFile);
 
 const metadata = () => ({ correlationId: randomUUID(), causationId: null, actor: 'bench', occurredAt: new Date().toISOString() });
 const report = (deviceId: string, i: number): NewEvent => ({
@@ -28,15 +35,32 @@ const report = (deviceId: string, i: number): NewEvent => ({
   metadata: metadata(),
 });
 
-async function measureAppends(store: EventStore, writers: number, perWriter: number): Promise<number> {
-  const started = process.hrtime.bigint();
+/** Appends one event per call from `writers` concurrent writers for SECONDS; events per second. */
+async function measureAppends(store: EventStore, writers: number, seconds = SECONDS): Promise<number> {
+  const until = performance.now() + seconds * 1000;
+  let appended = 0;
+  const started = performance.now();
   await Promise.all(Array.from({ length: writers }, async (_, w) => {
-    for (let i = 0; i < perWriter; i++) {
+    for (let i = 0; performance.now() < until; i++) {
       const deviceId = `w${w}-${i % 50}`;
       await store.append(deviceStreamId(deviceId), [report(deviceId, i)], { expectedRevision: 'any' });
+      appended++;
     }
   }));
-  return (writers * perWriter) / (Number(process.hrtime.bigint() - started) / 1e9);
+  return appended / ((performance.now() - started) / 1000);
+}
+
+/** pgbench with a one-row INSERT of a comparable row (jsonb payload, bigserial key), its tps. */
+async function pgbench(url: string, clients: number, dir: string): Promise<number> {
+  const script = path.join(dir, 'insert.sql');
+  const row = JSON.stringify(report('pgbench', 1).data).replaceAll("'", "''");
+  writeFileSync(script, `insert into pgbench_events (stream_id, type, data) values ('device-pgbench', 'DeviceHealthReported', '${row}');\n`);
+  const u = new URL(url);
+  const { stdout } = await run('pgbench', ['-n', '-f', script, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(SECONDS),
+    '-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username || 'postgres'), u.pathname.slice(1)], { env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } });
+  const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout) ?? /tps = ([\d.]+)/.exec(stdout);
+  if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`);
+  return Number(tps[1]);
 }
 
 async function seedFleet(store: EventStore, total: number): Promise<number> {
@@ -60,55 +84,84 @@ async function seedFleet(store: EventStore, total: number): Promise<number> {
   return written;
 }
 
-interface Figures { append: number; append16: number; rebuild: number; rebuilt: number }
-
-async function run(name: string, database: Database): Promise<Figures> {
-  const store = await PostgresEventStore.open(database);
-  try {
-    process.stderr.write(`${name}: appends, 1 writer…\n`);
-    const append = await measureAppends(store, 1, APPENDS_SINGLE);
-    process.stderr.write(`${name}: appends, ${WRITERS} writers…\n`);
-    const append16 = await measureAppends(store, WRITERS, APPENDS_PER_WRITER);
-    process.stderr.write(`${name}: seeding ${REBUILD_EVENTS} fleet events…\n`);
-    await seedFleet(store, REBUILD_EVENTS);
-    const projector = new Projector(database.db, store, projections);
-    await projector.migrate();
-    process.stderr.write(`${name}: rebuilding devices…\n`);
-    const [result] = await projector.rebuild(['devices']);
-    return { append, append16, rebuild: (result!.applied / result!.ms) * 1000, rebuilt: result!.applied };
-  } finally {
-    await store.close();
-  }
+async function rebuildAll(database: Database, store: EventStore): Promise<{ eps: number; events: number; projections: number }> {
+  const counting = countingStore(store);
+  const projector = new Projector(database.db, counting, projections, { database });
+  await projector.migrate();
+  let events = 0;
+  for await (const _ of store.readAll()) events++;
+  const started = performance.now();
+  await projector.rebuild();
+  const ms = performance.now() - started;
+  const served = [...counting.served.values()].reduce((a, b) => a + b, 0);
+  if (served !== events) throw new Error(`the rebuild read ${served} events for ${events} in the store: $all was not read once`);
+  return { eps: (events / ms) * 1000, events, projections: projector.projections.length };
 }
+
+interface Figures { append: number; append16: number; pgbench1: number; pgbench16: number; rebuild: number; rebuilt: number; projections: number }
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const scratch = `bench_${randomBytes(4).toString('hex')}`;
 const admin = new pg.Client({ connectionString: adminUrl });
 await admin.connect();
 await admin.query(`create database ${scratch}`);
-let postgres: Figures;
-let pglite: Figures;
+const dir = mkdtempSync(path.join(tmpdir(), 'bench-store-'));
+let postgres!: Figures;
 try {
   const url = new URL(adminUrl);
   url.pathname = `/${scratch}`;
   const database = await openPostgres(url.toString(), { poolSize: WRITERS + 4 });
-  try { postgres = await run('postgres', database); } finally { await database.close(); }
+  try {
+    const store = await PostgresEventStore.open(database);
+    await database.db.schema.createTable('pgbench_events').addColumn('id', 'bigserial', (c) => c.primaryKey())
+      .addColumn('stream_id', 'text', (c) => c.notNull()).addColumn('type', 'text', (c) => c.notNull()).addColumn('data', 'jsonb', (c) => c.notNull()).execute();
+    try {
+      process.stderr.write('postgres: warming up…\n');
+      await measureAppends(store, WRITERS, 1);
+      process.stderr.write('postgres: pgbench 1 client, ours 1 writer, pgbench 16 clients, ours 16 writers…\n');
+      const pgbench1 = await pgbench(url.toString(), 1, dir);
+      const append = await measureAppends(store, 1);
+      const pgbench16 = await pgbench(url.toString(), WRITERS, dir);
+      const append16 = await measureAppends(store, WRITERS);
+      process.stderr.write(`postgres: seeding ${REBUILD_EVENTS} fleet events, then rebuilding every projection…\n`);
+      await seedFleet(store, REBUILD_EVENTS);
+      const rebuilt = await rebuildAll(database, store);
+      postgres = { append, append16, pgbench1, pgbench16, rebuild: rebuilt.eps, rebuilt: rebuilt.events, projections: rebuilt.projections };
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await database.close();
+  }
 } finally {
+  rmSync(dir, { recursive: true, force: true });
   await new Promise((r) => setTimeout(r, 200));
   await admin.query(`drop database if exists ${scratch} with (force)`);
   await admin.end();
 }
-{
+
+let pglite: { append: number; append16: number; rebuild: number } | undefined;
+if (process.env.BENCH_PGLITE !== '0') {
   const database = await openPglite();
-  try { pglite = await run('pglite', database); } finally { await database.close(); }
+  try {
+    const store = await PostgresEventStore.open(database);
+    process.stderr.write('pglite: appends, then seeding and rebuilding…\n');
+    const append = await measureAppends(store, 1);
+    const append16 = await measureAppends(store, WRITERS);
+    await seedFleet(store, REBUILD_EVENTS);
+    pglite = { append, append16, rebuild: (await rebuildAll(database, store)).eps };
+    await store.close();
+  } finally {
+    await database.close();
+  }
 }
 
-const f = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10);
-const r = (a: number, b: number) => (a / b).toFixed(2).padStart(10);
-console.log(`\n${''.padEnd(22)}${'postgres'.padStart(10)}${'pglite'.padStart(10)}${'pglite/pg'.padStart(10)}`);
-console.log(`${'append_eps (1 writer)'.padEnd(22)}${f(postgres.append)}${f(pglite.append)}${r(pglite.append, postgres.append)}`);
-console.log(`${`append${WRITERS}_eps`.padEnd(22)}${f(postgres.append16)}${f(pglite.append16)}${r(pglite.append16, postgres.append16)}`);
-console.log(`${'rebuild_eps'.padEnd(22)}${f(postgres.rebuild)}${f(pglite.rebuild)}${r(pglite.rebuild, postgres.rebuild)}`);
-console.log(`${WRITERS} writers / 1 writer: postgres ${r(postgres.append16, postgres.append)}x, pglite ${r(pglite.append16, pglite.append)}x; events rebuilt: ${postgres.rebuilt}`);
-console.log(`targets (2 cores): append16 >= 5,000/s ${postgres.append16 >= 5000 ? 'met' : 'NOT met'}; rebuild >= 20,000/s ${postgres.rebuild >= 20_000 ? 'met' : 'NOT met'}`);
-console.log(`append_eps=${Math.round(postgres.append)} append16_eps=${Math.round(postgres.append16)} rebuild_eps=${Math.round(postgres.rebuild)}`);
+const f = (n: number | undefined) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US')).padStart(12);
+const r = (a: number, b: number) => (a / b).toFixed(2);
+console.log(`\n${''.padEnd(26)}${'postgres'.padStart(12)}${'pgbench'.padStart(12)}${'ratio'.padStart(8)}${'pglite'.padStart(12)}`);
+console.log(`${'append_eps (1 writer)'.padEnd(26)}${f(postgres.append)}${f(postgres.pgbench1)}${r(postgres.append, postgres.pgbench1).padStart(8)}${f(pglite?.append)}`);
+console.log(`${`append${WRITERS}_eps`.padEnd(26)}${f(postgres.append16)}${f(postgres.pgbench16)}${r(postgres.append16, postgres.pgbench16).padStart(8)}${f(pglite?.append16)}`);
+console.log(`${`rebuild_eps (${postgres.projections} projections)`.padEnd(26)}${f(postgres.rebuild)}${''.padStart(12)}${''.padStart(8)}${f(pglite?.rebuild)}`);
+console.log(`rebuild: ${postgres.rebuilt} events, $all read once for all ${postgres.projections} projections`);
+console.log(`targets: append_ratio >= 0.6 ${postgres.append / postgres.pgbench1 >= 0.6 ? 'met' : 'NOT met'}; append16_ratio >= 0.6 ${postgres.append16 / postgres.pgbench16 >= 0.6 ? 'met' : 'NOT met'}; rebuild >= 20,000/s ${postgres.rebuild >= 20_000 ? 'met' : 'NOT met'}`);
+console.log(`append_ratio=${r(postgres.append, postgres.pgbench1)} append16_ratio=${r(postgres.append16, postgres.pgbench16)} append_eps=${Math.round(postgres.append)} pgbench1_tps=${Math.round(postgres.pgbench1)} append16_eps=${Math.round(postgres.append16)} pgbench16_tps=${Math.round(postgres.pgbench16)} rebuild_eps=${Math.round(postgres.rebuild)}`);

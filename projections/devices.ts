@@ -338,3 +338,38 @@ export async function cityAvailability(db: Db, countryCode: string): Promise<Cit
     .orderBy('city')
     .execute()) as CityAvailability[];
 }
+
+export interface DeviceListQuery {
+  countryCode?: string | undefined;
+  status?: 'online' | 'offline' | 'retired' | undefined;
+  tier?: 'shared' | 'private' | undefined;
+  /** true: room for a port of the tier (either tier without one); false: no room. */
+  hasFreeSlots?: boolean | undefined;
+  /** Device id to continue after (keyset pagination in id order; ids are time-ordered UUIDv7). */
+  after?: string | undefined;
+  limit: number;
+}
+
+export interface SlotRow {
+  device_id: string;
+  port_id: string;
+  session_id: string;
+  holder_kind: 'session' | 'account';
+  tier: 'shared' | 'private';
+  allocated_at: Date | string;
+}
+
+/** The operators' device list: one page, and the slots its devices hold. */
+export async function listDevices(db: Db, q: DeviceListQuery): Promise<{ devices: DeviceRow[]; slots: SlotRow[]; more: boolean }> {
+  let query = db.selectFrom('fleet_devices').selectAll();
+  if (q.countryCode) query = query.where('country_code', '=', q.countryCode);
+  if (q.status === 'retired') query = query.where('status', '=', 'retired');
+  else if (q.status) query = query.where('status', '=', 'active').where('online', '=', q.status === 'online');
+  if (q.tier) query = query.where(q.tier === 'shared' ? 'tier_shared' : 'tier_private', '=', true);
+  if (q.hasFreeSlots !== undefined) query = query.where(q.hasFreeSlots ? availableFor(q.tier) : sql<boolean>`not ${availableFor(q.tier)}`);
+  if (q.after) query = query.where('device_id', '>', q.after);
+  const rows = (await query.orderBy('device_id').limit(q.limit + 1).execute()) as DeviceRow[];
+  const devices = rows.slice(0, q.limit);
+  const slots = devices.length === 0 ? [] : (await db.selectFrom('fleet_slots').selectAll().where('device_id', 'in', devices.map((d) => d.device_id)).orderBy('allocated_at').execute()) as SlotRow[];
+  return { devices, slots, more: rows.length > q.limit };
+}

@@ -11,6 +11,9 @@ import { peerEarningsProjection } from './peer-earnings.ts';
 import { peerPayoutsProjection } from './peer-payouts.ts';
 import { peersProjection } from './peers.ts';
 import type { Projection } from './projection.ts';
+import { poolKeysProjection } from './pool-keys.ts';
+import { poolKeyAuditProjection } from './pool-key-audit.ts';
+import { poolStockProjection } from './pool-stock.ts';
 import { proxyPoolAccountsProjection } from './proxy-pool-accounts.ts';
 import { proxyPoolChecksProjection } from './proxy-pool-checks.ts';
 import { proxyPoolCreditsProjection } from './proxy-pool-credits.ts';
@@ -23,6 +26,7 @@ import { sessionsProjection } from './sessions.ts';
 export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection, poolAccountsProjection, poolScoresProjection,
   peersProjection, peerEarningsProjection, peerPayoutsProjection,
   accountsProjection, accountApiKeysProjection, accountPortsProjection, accountRotationsProjection, accountUsageProjection,
+  poolKeysProjection, poolKeyAuditProjection, poolStockProjection,
   // proxy pool (seed 003)
   proxyPoolAccountsProjection, proxyPoolCreditsProjection, proxyPoolSourcesProjection, proxyPoolProxiesProjection, proxyPoolChecksProjection, proxyPoolLeasesProjection,
 ];

@@ -20,6 +20,8 @@ const schema = z.object({
   REDIS_URL: url(['redis', 'rediss']).optional(),
   EVENTSTORE_URL: url(['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover', 'kdb', 'kdb+discover']).optional(),
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Wrong X-Admin-Key answers per client address per minute before it is blocked for 5 minutes (429). */
+  ADMIN_AUTH_MAX_FAILURES: z.coerce.number().int().min(1).max(10_000).default(10),
   /** AES-256-GCM key sealing device secrets (64 hex digits or base64); unset = DATA_DIR/secrets.key, generated on first start. */
   SECRETS_KEY: z.string().regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, 'must be 32 bytes as 64 hex digits or base64 (openssl rand -hex 32)').optional(),
   /** Keys being rotated out (comma-separated): values sealed under them still open until `npm run cli -- reseal`. */
@@ -105,6 +107,17 @@ const schema = z.object({
   PORT_SPEEDTEST_MAX_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
   /** How long a write waits for the read models to catch up before answering anyway. */
   READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
+  /** Seals secrets that must be read back (a reseller's pak_ keys); unset = a random key made once in DATA_DIR/seal.key. */
+  SECRET_SEAL_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** The largest traffic cap a reseller may give one pak_ key, in GB. */
+  RESELLER_MAX_PAK_CAP_GB: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** Reseller accounts (comma-separated ids) allowed uncapped pak_ keys (partners that settle out of band). */
+  RESELLER_PARTNER_ACCOUNTS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  /** How long the gateway may reuse a pak_ lookup (ms, ≤ 30 s); changes made in this process apply at once. */
+  GATEWAY_PAK_CACHE_MS: z.coerce.number().int().min(0).max(30_000).default(5000),
+  /** Requests a reseller may make to /v1/reseller/* per window; over it → 429 with Retry-After. */
+  RESELLER_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  RESELLER_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   ...peerEnv,
 });
 

@@ -5,6 +5,11 @@ export class RedisKeyValue implements KeyValue {
   readonly kind = 'redis' as const;
   private constructor(private readonly redis: Redis, private readonly prefix: string) {}
 
+  /** The connection, for stores that take an ioredis client (rate-limiter-flexible). */
+  get client(): Redis {
+    return this.redis;
+  }
+
   static async connect(url: string, prefix = 'pmx:'): Promise<RedisKeyValue> {
     // Fail fast at start-up rather than queueing commands against a Redis that is not there.
     const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false });

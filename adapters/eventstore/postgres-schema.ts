@@ -29,6 +29,14 @@ export const eventStoreMigrations: Migration[] = [
       await sql.raw(APPEND_FUNCTION).execute(db);
     },
   },
+  {
+    // Optimistic concurrency: no stream row to lock and update; the unique (stream_id, revision) index decides.
+    id: 'eventstore/002-append-by-unique-revision',
+    async up(db) {
+      await sql`drop function es_append(text, text, jsonb)`.execute(db);
+      await sql.raw(APPEND_FUNCTION_V2).execute(db);
+    },
+  },
 ];
 
 const APPEND_FUNCTION = `
@@ -85,6 +93,78 @@ begin
     select base + x.i - 1, p_stream, cur + x.i, (x.e->>'id')::uuid, x.e->>'type', x.e->'data', x.e->'metadata'
     from jsonb_array_elements(p_events) with ordinality as x(e, i);
   update es_streams set revision = cur + n where stream_id = p_stream;
+  return query select cur + n, base + n - 1;
+end $$;
+`;
+
+/**
+ * es_append, optimistic. The stream's revision is the newest (stream_id, revision) entry; the insert
+ * itself is the concurrency check: two appends at the same revision both try to insert revision r+1
+ * and the unique index lets exactly one commit (the other waits for it, then fails with 23505).
+ * No stream row is locked or updated, so an append is one index probe and one insert.
+ *
+ * p_careful (the store's retry after a 23505): look for the same event ids first, as a repeat of an
+ * append that already happened answers its first result. On the fast path that check runs only when
+ * the expected revision does not match (a repeat usually carries the revision it was first sent with);
+ * a repeat with 'any' collides on the event_id index instead and comes back careful.
+ * Errors: ES409 wrong expected version (DETAIL: actual revision, -1 for none), ES400 bad input,
+ * 23505 a concurrent append won (the store retries with p_careful).
+ * es_streams is left in place but no longer written.
+ */
+const APPEND_FUNCTION_V2 = `
+create or replace function es_append(p_stream text, p_expected text, p_events jsonb, p_careful boolean default false)
+returns table (next_revision bigint, last_position bigint)
+language plpgsql as $$
+declare
+  n int := jsonb_array_length(p_events);
+  cur bigint;
+  base bigint;
+  xbase bigint;
+  found_count int;
+  found_other int;
+  found_rev bigint;
+  found_pos bigint;
+  matches boolean;
+begin
+  if n = 0 or n > 65535 then
+    raise exception 'an append carries 1 to 65535 events, got %', n using errcode = 'ES400';
+  end if;
+  select coalesce(max(e.revision), -1) into cur from es_events e where e.stream_id = p_stream;
+  matches := case p_expected
+    when 'any' then true
+    when 'no_stream' then cur = -1
+    when 'stream_exists' then cur >= 0
+    else cur = p_expected::bigint end;
+
+  if p_careful or not matches then
+    -- same event ids again: answer what the first append answered, write nothing
+    select count(*), count(*) filter (where e.stream_id <> p_stream), max(e.revision), max(e.position)
+      into found_count, found_other, found_rev, found_pos
+      from es_events e
+      where e.event_id = any (array(select (x->>'id')::uuid from jsonb_array_elements(p_events) x));
+    if found_count > 0 then
+      if found_count = n and found_other = 0 then
+        return query select found_rev, found_pos;
+        return;
+      end if;
+      raise exception 'some of these event ids were appended before' using errcode = 'ES400';
+    end if;
+    if not matches then
+      raise exception 'wrong expected version' using errcode = 'ES409', detail = cur::text;
+    end if;
+  end if;
+
+  xbase := pg_current_xact_id()::text::bigint * 65536;
+  -- a second append in the same transaction continues after the first
+  select coalesce(max(e.position) + 1, xbase) into base
+    from es_events e where e.position >= xbase and e.position < xbase + 65536;
+  if base - xbase + n > 65536 then
+    raise exception 'one transaction appends at most 65536 events' using errcode = 'ES400';
+  end if;
+
+  insert into es_events (position, stream_id, revision, event_id, type, data, metadata)
+    select base + x.i - 1, p_stream, cur + x.i, (x.e->>'id')::uuid, x.e->>'type', x.e->'data', x.e->'metadata'
+    from jsonb_array_elements(p_events) with ordinality as x(e, i);
   return query select cur + n, base + n - 1;
 end $$;
 `;

@@ -20,6 +20,8 @@ import {
 } from './port.ts';
 
 const PAGE = 1000;
+/** 'any' appends racing on one stream retry this often before the conflict is reported. */
+const MAX_CONFLICT_RETRIES = 32;
 /** Fallback only: appends wake subscribers in-process and by NOTIFY. */
 const IDLE_POLL_MS = 1000;
 /** Re-read delay, doubling, while committed events wait above the horizon for an older transaction. */
@@ -60,22 +62,28 @@ export class PostgresEventStore implements EventStore {
     if (events.length === 0 || events.length > MAX_EVENTS_PER_APPEND) {
       throw new RangeError(`an append carries 1 to ${MAX_EVENTS_PER_APPEND} events, got ${events.length}`);
     }
-    const payload = events.map((e) => ({ id: e.id ?? uuidv7(), type: e.type, data: toEventJson(e.data), metadata: toEventJson(e.metadata) }));
-    try {
-      const result = await sql<{ next_revision: bigint; last_position: bigint }>`
-        select * from es_append(${streamId}, ${String(expectedRevision)}, ${JSON.stringify(payload)}::jsonb)`.execute(this.database.db);
-      const row = result.rows[0]!;
-      this.local.emit('appended');
-      this.notifyOthers();
-      return { nextRevision: row.next_revision, position: row.last_position };
-    } catch (error) {
-      const e = error as { code?: string; detail?: string; message?: string };
-      if (e.code === 'ES409') {
-        const actual = BigInt(e.detail ?? '-1');
-        throw new WrongExpectedVersion(streamId, expectedRevision, actual < 0n ? 'no_stream' : actual);
+    const payload = JSON.stringify(events.map((e) => ({ id: e.id ?? uuidv7(), type: e.type, data: toEventJson(e.data), metadata: toEventJson(e.metadata) })));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // After a unique violation (a concurrent append won the revision, or these ids exist) the
+        // careful form answers a repeat with its first result, or reports the wrong expected version.
+        const careful = attempt > 0;
+        const result = await sql<{ next_revision: bigint; last_position: bigint }>`
+          select * from es_append(${streamId}, ${String(expectedRevision)}, ${payload}::jsonb${careful ? sql`, true` : sql``})`.execute(this.database.db);
+        const row = result.rows[0]!;
+        this.local.emit('appended');
+        this.notifyOthers();
+        return { nextRevision: row.next_revision, position: row.last_position };
+      } catch (error) {
+        const e = error as { code?: string; detail?: string; message?: string };
+        if (e.code === 'ES409') {
+          const actual = BigInt(e.detail ?? '-1');
+          throw new WrongExpectedVersion(streamId, expectedRevision, actual < 0n ? 'no_stream' : actual);
+        }
+        if (e.code === '23505' && attempt < MAX_CONFLICT_RETRIES) continue;
+        if (e.code === 'ES400') throw new RangeError(e.message ?? 'invalid append');
+        throw error;
       }
-      if (e.code === 'ES400' || e.code === '23505') throw new RangeError(e.message ?? 'invalid append');
-      throw error;
     }
   }
 

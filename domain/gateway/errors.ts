@@ -24,6 +24,7 @@ export type GatewayErrorCode =
   | 'E_STOCK_DEGRADED'
   | 'E_SESSION_LIMIT'
   | 'E_SSRF_BLOCKED'
+  | 'E_CAP_EXCEEDED'
   | 'E_INTERNAL';
 
 /** RFC 1928 §6 reply codes. */
@@ -74,6 +75,8 @@ export const GATEWAY_ERRORS: Readonly<Record<GatewayErrorCode, GatewayErrorSpec>
   E_STOCK_DEGRADED: { httpStatus: 502, message: 'selected endpoint became unavailable; retry', socks5: reply(SOCKS5_REPLY.generalFailure) },
   E_SESSION_LIMIT: { httpStatus: 429, message: '50 sessions max per account', socks5: reply(SOCKS5_REPLY.notAllowedByRuleset) },
   E_SSRF_BLOCKED: { httpStatus: 403, message: 'target is private, cloud-metadata or localhost', socks5: reply(SOCKS5_REPLY.notAllowedByRuleset) },
+  // A reseller's pool-access key used up its traffic cap (decided from the credentials: the auth phase).
+  E_CAP_EXCEEDED: { httpStatus: 407, message: 'this pool access key reached its traffic cap; ask your provider to top it up', socks5: AUTH_FAILED },
   E_INTERNAL: { httpStatus: 503, message: 'unexpected error', socks5: reply(SOCKS5_REPLY.generalFailure) },
 };
 

@@ -3,7 +3,7 @@
  * summed over its connections. Appended in batches (every few seconds and when connections close),
  * never per chunk, to `traffic-<accountKey>`. The balance read models debit from these.
  */
-export type AccountKind = 'session' | 'pool' | 'aport' | 'apool';
+export type AccountKind = 'session' | 'pool' | 'pak' | 'aport' | 'apool';
 
 export type TrafficMetered = {
   type: 'TrafficMetered';
@@ -16,6 +16,8 @@ export type TrafficMetered = {
     from: string;
     to: string;
     gateway: string;
+    /** For a reseller's pool-access key (kind `pak`): the reseller account whose traffic it also spends. */
+    payerAccountId?: string;
   };
 };
 

@@ -26,6 +26,7 @@ const GATEWAY_ERROR_HELP: Record<GatewayErrorCode, { meaning: string; action: st
   E_STOCK_DEGRADED: { meaning: 'Selected endpoint became unavailable', action: 'Retry: the selector picks a different one' },
   E_SESSION_LIMIT: { meaning: 'Too many sessions for the account', action: 'Recycle -sid- tokens or wait for their TTL' },
   E_SSRF_BLOCKED: { meaning: 'Target is private, cloud-metadata or localhost', action: 'Use a public target' },
+  E_CAP_EXCEEDED: { meaning: 'The pool-access key (pak_) used its traffic cap; it is suspended', action: 'Ask the reseller to top it up and re-enable it' },
   E_INTERNAL: { meaning: 'Unexpected', action: 'File a ticket with the req id' },
 };
 

@@ -12,11 +12,15 @@ import { findAccountPort } from '../../projections/account-ports.ts';
 import { AccountLimits } from './limits.ts';
 import type { TrafficMeter } from './meter.ts';
 import { Router, type DeviceRanker } from './routing.ts';
+import type { PakAccess } from './pak.ts';
 
 export type { DeviceRanker, RankedDevice } from './routing.ts';
+import type { PeerPool } from '../peers/peer-pool.ts';
 
 export interface BrainOptions {
   rank: DeviceRanker;
+  /** The `peer` pool and the peer half of `any` (src/peers/peer-pool.ts); without it `peer` has no capacity. */
+  peers?: PeerPool | undefined;
   /** Makes the auth back-off shared by every gateway instance (rate-limiter-flexible's Redis store); in-process when absent. */
   limiterStore?: { redis: unknown } | undefined;
   /** Where slices of each account's balance are leased: Redis (shared by every instance) or in-process. */
@@ -25,6 +29,8 @@ export interface BrainOptions {
   coordination?: GatewayCoordination | undefined;
   /** Connection and session counts across instances; this instance's own when absent. */
   limits?: AccountLimits | undefined;
+  /** Reseller pool-access keys (pak_ passwords); refused when absent. */
+  pak?: PakAccess | undefined;
   /** A leased slice unused this long goes back to the ledger. */
   budgetIdleReturnMs?: number;
   maxConnectionsPerAccount?: number;
@@ -56,14 +62,16 @@ export class MarketplaceBrain implements GatewayBrain {
   private readonly limits: AccountLimits;
   private readonly authLimiter: RateLimiterAbstract;
   private readonly escalation: RateLimiterAbstract;
-  private readonly options: Required<Omit<BrainOptions, 'limiterStore' | 'ledger' | 'coordination' | 'limits'>>;
+  private readonly options: Required<Omit<BrainOptions, 'limiterStore' | 'ledger' | 'coordination' | 'limits' | 'pak' | 'peers'>>;
   private readonly ledger: BudgetLedger;
+  private readonly pak: PakAccess | undefined;
   private readonly onPasswordChanged = (accountId: string) => void this.recheckPassword(accountId);
   /** An account port deleted, moved or given new credentials: its tunnels close (they reopen with the new state). */
   private readonly onPortChanged = (portId: string) => { const s = this.accounts.get(`aport-${portId}`); if (s) void this.refreshAccount(s).then((ok) => { if (!ok) this.revokeAll(s); else if (s.leases.size) this.revokeAll(s); }); };
 
   constructor(private readonly infra: Infrastructure, private readonly meter: TrafficMeter, options: BrainOptions) {
-    const { limiterStore: _store, ledger, coordination, limits, ...rest } = options;
+    const { limiterStore: _store, ledger, coordination, limits, pak, ...rest } = options;
+    this.pak = pak;
     const now = () => infra.clock.now().getTime();
     this.ledger = ledger ?? new MemoryBudgetLedger(now);
     this.options = {
@@ -77,7 +85,7 @@ export class MarketplaceBrain implements GatewayBrain {
     this.limits = limits ?? new AccountLimits(this.coordination, {
       instanceId: 'local', maxConnections: this.options.maxConnectionsPerAccount, maxSessions: this.options.maxSessionsPerAccount, instanceLeaseMs: 60_000, now,
     });
-    this.router = new Router(infra, this.options.rank, this.coordination, this.limits, this.options.maxSessionsPerAccount);
+    this.router = new Router(infra, this.options.rank, this.coordination, this.limits, this.options.maxSessionsPerAccount, options.peers);
     const a = this.options.authFailures;
     const limiter = (keyPrefix: string, points: number, duration: number, blockDuration: number): RateLimiterAbstract =>
       options.limiterStore
@@ -111,6 +119,11 @@ export class MarketplaceBrain implements GatewayBrain {
       if (state.leases.size === 0) continue;
       if (state.kind === 'aport' || state.kind === 'apool') {
         if (!(await this.refreshAccount(state))) { this.revokeAll(state); continue; }
+      } else if (state.kind === 'pak') {
+        const row = await this.pak?.row(state.id); // disable/regenerate/delete are cut by PakAccess itself
+        if (!row) continue;
+        if (row.traffic_cap_bytes !== null) state.totalBytes = BigInt(row.traffic_cap_bytes);
+        state.usedBytes = BigInt(row.traffic_used_bytes);
       } else if (state.kind === 'pool') {
         const row = await findPoolAccount(this.infra.database.db, state.id);
         if (!row) continue;
@@ -132,14 +145,17 @@ export class MarketplaceBrain implements GatewayBrain {
     if (this.coordination.graceExpired) return { ok: false, failure: { code: 'E_INTERNAL', message: 'shared gateway state (Redis) has been unavailable for too long; retry shortly' } };
     const blockedFor = await this.blockedSeconds(request.clientAddress);
     if (blockedFor > 0) return { ok: false, failure: { code: 'E_RATE_LIMITED_AUTH', message: `too many failed logins; retry in ${blockedFor} s` } };
-    const resolved = await resolveCredential(this.infra, request.username, request.password);
+    const resolved = await resolveCredential(this.infra, request.username, request.password, this.pak ? { access: this.pak, clientAddress: request.clientAddress } : undefined);
     if (!resolved.ok) {
       if (resolved.failure.code === 'E_AUTH_INVALID') await this.recordFailure(request.clientAddress);
       return resolved;
     }
     const credential = resolved.credential;
     const account = this.account(credential);
-    if (this.remaining(account) <= 0n) return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
+    if (this.remaining(account) <= 0n) {
+      if (credential.kind === 'pak') { this.pak?.capReached(account.id, account.usedBytes + this.meter.unflushed(account.kind, account.id)); return { ok: false, failure: { code: 'E_CAP_EXCEEDED' } }; }
+      return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
+    }
     if (!(await this.limits.acquireConnection(account.key))) {
       return { ok: false, failure: { code: 'E_RATE_LIMITED_CONN', message: `over ${this.options.maxConnectionsPerAccount} concurrent connections` } };
     }
@@ -147,6 +163,7 @@ export class MarketplaceBrain implements GatewayBrain {
     account.budget.open();
     if (!(await account.budget.refill())) {
       this.releaseConnection(account);
+      if (credential.kind === 'pak') return { ok: false, failure: { code: 'E_CAP_EXCEEDED' } };
       return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
     }
     return { ok: true, lease: this.lease(account, credential) };
@@ -161,6 +178,7 @@ export class MarketplaceBrain implements GatewayBrain {
   private lease(account: AccountState, credential: Credential): Lease {
     const controller = new AbortController();
     account.leases.add(controller);
+    if (credential.kind === 'pak') this.pak?.register(credential, controller);
     this.meter.add(account.kind, account.id, 0, 0, 1);
     const failed = new Set<string>();
     let ended = false;
@@ -170,7 +188,9 @@ export class MarketplaceBrain implements GatewayBrain {
       revoked: controller.signal,
       budget: account.budget,
       async route(_target: Target) {
-        return brain.router.route(account.key, credential, failed);
+        const routed = await brain.router.route(account.key, credential, failed);
+        if (routed.ok && credential.kind === 'pak') await brain.pak?.routed(credential, routed.upstream.deviceId);
+        return routed;
       },
       upstreamFailed(upstream: Upstream) {
         failed.add(upstream.deviceId);
@@ -178,20 +198,25 @@ export class MarketplaceBrain implements GatewayBrain {
       },
       meter(up: number, down: number) {
         brain.meter.add(account.kind, account.id, up, down);
-        if (brain.remaining(account) <= 0n) brain.revokeAll(account); // balance gone: close every tunnel of it
+        if (credential.kind === 'pak') brain.pak?.sessionMeter(account.id, credential.parsed.sid, up, down);
+        if (brain.remaining(account) <= 0n) {
+          brain.revokeAll(account); // balance gone: close every tunnel of it
+          if (credential.kind === 'pak') brain.pak?.capReached(account.id, account.usedBytes + brain.meter.unflushed(account.kind, account.id));
+        }
       },
       end() {
         if (ended) return;
         ended = true;
         account.leases.delete(controller);
+        if (credential.kind === 'pak') brain.pak?.unregister(account.id, controller);
         brain.releaseConnection(account);
       },
     };
   }
 
   private account(credential: Credential): AccountState {
-    const kind: AccountKind = credential.kind === 'port' ? 'session' : credential.kind === 'aport' || credential.kind === 'apool' ? credential.kind : 'pool';
-    const id = credential.kind === 'port' ? credential.session.session_id : credential.kind === 'aport' ? credential.port.port_id : credential.kind === 'apool' ? credential.accountId : credential.account.account_id;
+    const kind: AccountKind = credential.kind === 'port' ? 'session' : credential.kind;
+    const id = credential.kind === 'port' ? credential.session.session_id : credential.kind === 'pak' ? credential.key.key_id : credential.kind === 'aport' ? credential.port.port_id : credential.kind === 'apool' ? credential.accountId : credential.account.account_id;
     const key = `${kind}-${id}`;
     let state = this.accounts.get(key);
     if (!state) {

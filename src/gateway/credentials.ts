@@ -6,11 +6,13 @@ import type { GatewayFailure } from '../../adapters/gateway/brain.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { sha256Hex } from '../x402/secrets.ts';
 import { isAccountId, resolveAccountPool, resolveAccountPort, type AccountCredential } from './account-credentials.ts';
+import type { PakAccess, PakCredential } from './pak.ts';
 
 export type Credential =
   | { kind: 'port'; port: PortRow; session: SessionRow; totalBytes: bigint; usedBytes: bigint }
   | { kind: 'pool'; account: PoolAccountRow; parsed: ParsedUsername; totalBytes: bigint; usedBytes: bigint }
-  | AccountCredential;
+  | AccountCredential
+  | PakCredential;
 
 const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 const invalid = (message: string): { ok: false; failure: GatewayFailure } => ({ ok: false, failure: { code: 'E_AUTH_INVALID', message } });
@@ -19,7 +21,7 @@ const invalid = (message: string): { ok: false; failure: GatewayFailure } => ({ 
  * Who is this? x402 port credentials (x402_… / password) reach that port's modem; pool credentials
  * (psx_<account>-<pool>-<country>… / password) reach the pool. Only hashes are compared.
  */
-export async function resolveCredential(infra: Infrastructure, username: string, password: string): Promise<{ ok: true; credential: Credential } | { ok: false; failure: GatewayFailure }> {
+export async function resolveCredential(infra: Infrastructure, username: string, password: string, pak?: { access: PakAccess; clientAddress: string }): Promise<{ ok: true; credential: Credential } | { ok: false; failure: GatewayFailure }> {
   const now = infra.clock.now().getTime();
   if (username.startsWith('x402_')) {
     const port = await findPortByUsername(infra.database.db, username);
@@ -34,7 +36,8 @@ export async function resolveCredential(infra: Infrastructure, username: string,
   const parsed = parsePoolUsername(username, { maxTtlSeconds: 3600 });
   if (parsed.ok && isAccountId(parsed.value.account) && !password.startsWith('pak_')) return resolveAccountPool(infra, parsed.value, password);
   if (!parsed.ok) return parsed.notPool ? invalid('bad credentials') : { ok: false, failure: { code: 'E_USERNAME_PARSE', message: parsed.error.message } };
-  if (password.startsWith('pak_')) return invalid('pak_ pool-access keys are not issued by this server yet');
+  // a reseller's pool-access key: the reseller's username, the customer's pak_ as the password
+  if (password.startsWith('pak_')) return pak ? pak.access.resolve(parsed.value, password, pak.clientAddress) : invalid('pak_ pool-access keys are not accepted by this gateway');
   const account = await findPoolAccount(infra.database.db, parsed.value.account);
   if (!account || !sameHash(sha256Hex(password), account.password_hash)) return invalid('bad credentials');
   return { ok: true, credential: { kind: 'pool', account, parsed: parsed.value, totalBytes: BigInt(account.traffic_bytes), usedBytes: BigInt(account.traffic_used_bytes) } };

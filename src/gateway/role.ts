@@ -8,7 +8,9 @@ import { CoordinatedLedger, MemoryBudgetLedger, RedisBudgetLedger } from './budg
 import { GatewayCoordination } from './coordination.ts';
 import { AccountLimits } from './limits.ts';
 import { TrafficMeter } from './meter.ts';
+import { createPeerPool } from '../peers/peer-pool.ts';
 import { DeviceProber } from './prober.ts';
+import { PakAccess } from './pak.ts';
 
 export interface GatewayRole {
   gatewayId: string;
@@ -30,6 +32,8 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
   // with Redis, budgets, limits, sticky records and the auth back-off are shared by every gateway instance
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, connectTimeout: 2000 }) : null;
   if (redis) { redis.on('error', () => {}); await redis.connect(); }
+  const pak = new PakAccess(infra, gatewayId);
+  pak.start(Math.min(5000, config.GATEWAY_METER_FLUSH_MS));
   // the grace runs on the wall clock: it is about an outage now, not about domain time
   const coordination = new GatewayCoordination(redis, { graceMs: config.GATEWAY_REDIS_GRACE_MS, now: Date.now, logger });
   const limits = new AccountLimits(coordination, {
@@ -38,11 +42,13 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
   });
   limits.start();
   const brain = new MarketplaceBrain(infra, meter, {
+    pak,
     limiterStore: redis ? { redis } : undefined,
     ledger: redis ? new CoordinatedLedger(new RedisBudgetLedger(redis), new MemoryBudgetLedger(now), coordination) : undefined,
     coordination, limits,
     maxConnectionsPerAccount: config.GATEWAY_MAX_CONNECTIONS_PER_ACCOUNT,
     maxSessionsPerAccount: config.GATEWAY_MAX_SESSIONS_PER_ACCOUNT,
+    peers: createPeerPool(infra),
     rank: async (q) => rankedDevices(infra.database.db, { countryCode: q.countryCode, carrier: q.carrier, tier: 'shared', exclude: q.exclude, limit: 5 }),
   });
   brain.start(5000);
@@ -70,6 +76,7 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
       await prober?.stop();
       await gateway.stop();
       brain.close();
+      await pak.stop();
       await meter.stop();
       await limits.stop();
       coordination.close();

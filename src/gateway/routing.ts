@@ -1,4 +1,5 @@
 import type { GatewayFailure, Upstream } from '../../adapters/gateway/brain.ts';
+import type { PeerPool } from '../peers/peer-pool.ts';
 import { MemoryKeyValue } from '../../adapters/cache/memory.ts';
 import { decideRotation, type SessionRecord } from '../../domain/gateway/rotation.ts';
 import type { ParsedUsername } from '../../domain/gateway/username.ts';
@@ -38,6 +39,8 @@ export class Router {
     private readonly coordination: GatewayCoordination,
     private readonly limits: AccountLimits,
     private readonly maxSessions: number,
+    /** The `peer` pool and the peer half of `any`. */
+    private readonly peers?: PeerPool,
   ) {
     this.localSticky = new MemoryKeyValue(infra.clock);
   }
@@ -49,7 +52,7 @@ export class Router {
   async route(accountKey: string, credential: Credential, failed: Set<string>): Promise<Routed> {
     if (credential.kind === 'aport') return this.routeDevice(credential.port.device_id, failed, "this port's modem is offline; rotate or reconfigure the port");
     if (credential.kind === 'apool') return this.routePool(accountKey, credential.accountId, credential.parsed, failed);
-    return credential.kind === 'port' ? this.routePort(credential, failed) : this.routePool(accountKey, credential.account.account_id, credential.parsed, failed);
+    return credential.kind === 'port' ? this.routePort(credential, failed) : this.routePool(accountKey, credential.kind === 'pak' ? credential.key.key_id : credential.account.account_id, credential.parsed, failed);
   }
 
   private recentlyFailed(): string[] {
@@ -81,8 +84,13 @@ export class Router {
   }
 
   private async routePool(accountKey: string, accountId: string, parsed: ParsedUsername, failed: Set<string>): Promise<Routed> {
-    if (parsed.pool === 'peer') {
-      return { ok: false, failure: { code: 'E_NO_STOCK_COUNTRY', message: 'the peer pool has no capacity yet; use -mbl-' } };
+    if (parsed.pool === 'peer' || parsed.pool === 'any') {
+      const pc = parsed.country === 'any' ? 'any' : parsed.country.toUpperCase();
+      const choice = this.peers
+        ? await this.peers.choose(parsed.pool, pc, [...new Set([...failed, ...this.recentlyFailed()])], (q) => this.rank(q))
+        : { kind: parsed.pool === 'peer' ? ('none' as const) : ('modem' as const) };
+      if (choice.kind === 'peer') return { ok: true, upstream: choice.upstream };
+      if (choice.kind === 'none') return { ok: false, failure: { code: 'E_NO_STOCK_COUNTRY', message: `no online peer for peer-${parsed.country}; retry in 60s or use -mbl-` } };
     }
     const now = this.infra.clock.now().getTime();
     const key = `sticky:${accountId}:${parsed.sid ?? ''}`;

@@ -29,6 +29,9 @@ import { LoginGuard } from '../accounts/auth.ts';
 import { accountAuthRouter } from './routes/account-auth.ts';
 import { accountApiKeysRouter } from './routes/account-api-keys.ts';
 import { accountAdminRouter } from './routes/account-admin.ts';
+import './routes/reseller.docs.ts';
+import { resellerPoolKeysRouter } from './routes/reseller-pool-keys.ts';
+import { resellerGatewayRouter } from './routes/reseller-gateway.ts';
 import { poolContext } from '../proxy-pool/context.ts';
 import { poolApiAuthRouter } from './routes/pool-api-auth.ts';
 import { poolApiProxiesRouter } from './routes/pool-api-proxies.ts';
@@ -75,6 +78,8 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use(accountAuthRouter(accounts, new LoginGuard(infra.config.LOGIN_MAX_FAILURES, null)));
   app.use(accountApiKeysRouter(accounts));
   app.use(accountAdminRouter(accounts));
+  app.use(resellerPoolKeysRouter(accounts));
+  app.use(resellerGatewayRouter(accounts));
   // The proxy-pool API (seed 003) lives at the root, as the seed writes its paths.
   const pool = poolContext(infra, payments);
   app.use(poolApiAuthRouter(pool));

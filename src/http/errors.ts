@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { DomainError, type DomainErrorKind } from '../../domain/shared/errors.ts';
@@ -47,7 +50,10 @@ export function toApiError(error: unknown): ApiError {
 
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const apiError = toApiError(error);
-  if (apiError.status >= 500) req.log?.error({ err: error }, 'request failed');
+  // unexpected failures are errors; a rule that said "unavailable" (NO_STOCK…) is the answer working as meant
+  if (apiError.status >= 500 && apiError.code === 'INTERNAL') req.log?.error({ err: error }, 'request failed');
+  else if (apiError.status >= 500) req.log?.warn({ code: apiError.code }, 'request refused: unavailable');
+  if (apiError.status === 429 && typeof apiError.details.retryAfterSeconds === 'number') res.setHeader('Retry-After', String(apiError.details.retryAfterSeconds));
   res.status(apiError.status).json({
     error: { code: apiError.code, message: apiError.message, details: apiError.details },
     requestId: req.id,
@@ -57,3 +63,22 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new ApiError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`));
 };
+
+/**
+ * Node's own answers to requests it cannot parse (headers over the size limit → 431, malformed → 400)
+ * in the one JSON error shape, instead of an empty body. Install with `server.on('clientError', …)`.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] = error.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'HEADERS_TOO_LARGE', 'request headers are too large (too many, or too long)']
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'REQUEST_TIMEOUT', 'the request did not arrive in time']
+      : [400, 'BAD_REQUEST', 'the request is not valid HTTP'];
+  const requestId = randomUUID();
+  const body = JSON.stringify({ error: { code, message, details: {} }, requestId });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`);
+}

@@ -5,7 +5,7 @@ import { quotePurchase, type Quote, type Tier } from '../../domain/pricing/prici
 import { sessionDecider } from '../../domain/sessions/decide.ts';
 import { sessionStreamId, type PaymentRef } from '../../domain/sessions/events.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
-import { countryAvailability, freeDevices } from '../../projections/devices.ts';
+import { carrierAvailability, countryAvailability, countryStock, describeStock, freeDevices } from '../../projections/devices.ts';
 import { handleCommand, type CommandOrigin } from '../commands/handle.ts';
 import { PaymentRejectedError, type X402Context } from './context.ts';
 import { placePort, type AllocatedPort } from './ports.ts';
@@ -101,10 +101,24 @@ async function interruptedPurchase(ctx: X402Context, claimKey: string): Promise<
   return claim;
 }
 
+/** Says whether the country's devices are full, offline or missing, and where else there is stock. */
 async function throwNoStock(ctx: X402Context, order: Order): Promise<never> {
-  const alternatives = (await countryAvailability(ctx.infra.database.db, order.tier)).filter((c) => c.code !== order.countryCode).slice(0, 5).map((c) => c.code);
+  const db = ctx.infra.database.db;
+  if (order.carrier) {
+    const carriers = await carrierAvailability(db, order.countryCode);
+    const wanted = order.carrier.toLowerCase();
+    if (carriers.length > 0 && !carriers.some((c) => c.name.toLowerCase() === wanted || c.brand.toLowerCase() === wanted)) {
+      throw new DomainError('not_found', 'UNKNOWN_CARRIER', `${order.countryCode} has no carrier "${order.carrier}"; carriers there: ${carriers.map((c) => c.name).join(', ')}`, {
+        country: order.countryCode, carrier: order.carrier, carriers: carriers.map((c) => ({ name: c.name, brand: c.brand, freeDeviceCount: c.freeDeviceCount })),
+      });
+    }
+  }
+  const alternatives = (await countryAvailability(db, order.tier)).filter((c) => c.code !== order.countryCode).slice(0, 5).map((c) => c.code);
+  const stock = await countryStock(db, { countryCode: order.countryCode, carrier: order.carrier, tier: order.tier });
+  const { reason, summary } = describeStock(stock);
   const where = order.carrier ? `${order.countryCode} on ${order.carrier}` : order.countryCode;
-  throw new DomainError('unavailable', 'NO_STOCK', `no ${order.tier} device is free in ${where}; nothing was charged`, {
-    country: order.countryCode, carrier: order.carrier, alternatives,
+  const why = stock.devices === 0 ? `${where} has no ${order.tier} device` : `no ${order.tier} device is free in ${where}: ${summary}`;
+  throw new DomainError('unavailable', 'NO_STOCK', `${why}; nothing was charged`, {
+    country: order.countryCode, carrier: order.carrier, tier: order.tier, reason, ...stock, alternatives,
   });
 }

@@ -176,7 +176,7 @@ describe('account API: the seed\'s Complete Workflow Example end to end (real ch
     expect(breakdown.body).to.include({ totalPayments: 20, adminPaymentCredits: 0, totalPurchases: 14, balance: 6, purchasedTrafficGB: 1 });
     expect(breakdown.body.trafficUsedGB).to.be.greaterThan(0);
     // the formula holds as a fold of the account's events alone
-    const events = [];
+    const events: never[] = [];
     for await (const e of world.service.infra.store.readStream(accountStreamId(accountId))) events.push({ type: e.type, data: e.data } as never);
     const state = fold(accountDecider, events);
     expect(state.status === 'registered' && balanceMicro(state.wallet).toString()).to.equal(breakdown.body.micro.balance);

@@ -61,8 +61,13 @@ describe('x402 purchase of a dedicated proxy (real local chains)', function () {
     expect(res.status).to.equal(503);
     expect(res.body.error.code).to.equal('NO_STOCK');
     expect(res.body.error.details.alternatives).to.include.members(['US', 'DE']);
+    expect(res.body.error.details).to.include({ reason: 'no_devices', devices: 0 });
+    // a carrier the country does not have is not a stock problem: 404 with the carriers that exist
     const carrier = await buy('country=DE&traffic=1&carrier=O2');
-    expect(carrier.body.error.code).to.equal('NO_STOCK');
+    expect(carrier.status).to.equal(404);
+    expect(carrier.body.error.code).to.equal('UNKNOWN_CARRIER');
+    expect(carrier.body.error.details.carriers).to.deep.equal([{ name: 'Vodafone D2 GmbH', brand: 'Vodafone', freeDeviceCount: 1 }]);
+    expect((await buy('country=DE&traffic=1&carrier=vodafone')).status).to.equal(402); // name or brand, any case
   });
 
   it('refuses bad orders with clear errors', async () => {

@@ -22,13 +22,14 @@ describe('gateway/errors', () => {
       E_STOCK_DEGRADED: 502,
       E_SESSION_LIMIT: 429,
       E_SSRF_BLOCKED: 403,
+      E_CAP_EXCEEDED: 407,
       E_INTERNAL: 503,
     });
   });
 
   it('maps each code to the SOCKS5 phase that can carry it', () => {
     expect(GATEWAY_ERRORS.E_AUTH_REQUIRED.socks5).to.deep.equal({ phase: 'method', method: SOCKS5_NO_ACCEPTABLE_METHODS });
-    for (const c of ['E_AUTH_INVALID', 'E_USERNAME_PARSE', 'E_RATE_LIMITED_AUTH'] as const) {
+    for (const c of ['E_AUTH_INVALID', 'E_USERNAME_PARSE', 'E_RATE_LIMITED_AUTH', 'E_CAP_EXCEEDED'] as const) {
       expect(GATEWAY_ERRORS[c].socks5, c).to.deep.equal({ phase: 'auth', status: SOCKS5_AUTH_FAILURE });
     }
     expect(GATEWAY_ERRORS.E_SSRF_BLOCKED.socks5).to.deep.equal({ phase: 'request', reply: SOCKS5_REPLY.notAllowedByRuleset });

@@ -49,6 +49,20 @@ describe('peer API (register, refresh, status, earnings, wallet, withdraw)', fun
     expect(stored).to.not.include(r.body.refreshToken);
   });
 
+  it('links the peer to an account when apiKey is a live psx_ key, and refuses an unknown one', async () => {
+    const account = await api(service.url, 'POST', '/v1/auth/register', { email: 'peer-owner@example.com', password: 'correct horse' });
+    expect(account.status).to.equal(201);
+    const linked = await register({ name: 'farm', type: 'modem-farm', apiKey: account.body.apiKey.key });
+    expect(linked.status).to.equal(201);
+    expect(linked.body).to.include({ orphan: false, accountId: account.body.account?.id ?? account.body.accountId ?? linked.body.accountId });
+    expect(linked.body.accountId).to.be.a('string');
+    const status = await api(service.url, 'GET', `/v1/peer/agents/${linked.body.deviceId}/status`, undefined, auth(linked.body.jwt));
+    expect(status.body.accountId).to.equal(linked.body.accountId);
+    const unknown = await register({ name: 'x', type: 'claude', apiKey: `psx_${'a'.repeat(40)}` });
+    expect(unknown.status).to.equal(401);
+    expect(unknown.body.error.code).to.equal('API_KEY_INVALID');
+  });
+
   it('limits registrations to the configured number per minute per IP', async () => {
     const codes: number[] = [];
     for (let i = 0; i < 52; i++) codes.push((await register(undefined, '10.9.9.9')).status);

@@ -1,11 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
+import { adminAuthGuard, requireAdminKey } from '../admin-auth.ts';
 import { z } from 'zod';
 import { uuidv7 } from '../../../adapters/ids.ts';
 import { fleetDecider, type FleetCommand } from '../../../domain/fleet/decide.ts';
 import { deviceStreamId } from '../../../domain/fleet/events.ts';
 import type { DeviceState } from '../../../domain/fleet/state.ts';
-import { findDevice, type DeviceRow } from '../../../projections/devices.ts';
+import { findDevice, listDevices, type DeviceRow, type SlotRow } from '../../../projections/devices.ts';
 import { handleCommand } from '../../commands/handle.ts';
 import type { Infrastructure } from '../../infrastructure.ts';
 import { ApiError } from '../errors.ts';
@@ -40,6 +40,14 @@ const healthBody = z.strictObject({
   ip: z.union([z.ipv4(), z.ipv6()]).optional(),
 });
 const deviceId = z.string().regex(/^[\w-]{1,64}$/, 'is not a device id');
+const listQuery = z.strictObject({
+  country: z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter ISO 3166-1 code').optional(),
+  status: z.enum(['online', 'offline', 'retired']).optional(),
+  tier: z.enum(['shared', 'private']).optional(),
+  hasFreeSlots: z.enum(['true', 'false']).optional(),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]{1,120}$/, 'is not a cursor from a previous page').optional(),
+  limit: z.string().regex(/^\d{1,3}$/, 'must be a whole number from 1 to 200').transform(Number).pipe(z.number().int().min(1, 'must be 1 to 200').max(200, 'must be 1 to 200')).optional(),
+});
 
 const deviceBody = z.object({
   id: z.string(), name: z.string(), countryCode: z.string(),
@@ -47,7 +55,14 @@ const deviceBody = z.object({
   region: z.string().nullable().optional(), city: z.string().nullable().optional(), upstream: z.string(), slots: z.number().int(), allocatedSlots: z.number().int(),
   tiers: z.array(z.enum(['shared', 'private'])), status: z.enum(['online', 'offline', 'retired']), latencyMs: z.number().nullable(), ip: z.string().nullable(),
   lastHealthAt: isoDate.nullable(), registeredAt: isoDate.nullable(), retiredAt: isoDate.nullable(),
+  resetEndpoint: z.string().nullable().optional(),
 }).meta({ id: 'Device' });
+const listedDevice = deviceBody.extend({
+  freeSlots: z.object({ shared: z.number().int(), private: z.number().int() }),
+  ports: z.array(z.object({ portId: z.string(), sessionId: z.string().optional(), accountId: z.string().optional(), tier: z.enum(['shared', 'private']), allocatedAt: isoDate })),
+  lastHealth: z.object({ online: z.boolean(), latencyMs: z.number().nullable(), ip: z.string().nullable(), at: isoDate }).nullable(),
+}).meta({ id: 'ListedDevice' });
+const deviceList = z.object({ devices: z.array(listedDevice), nextCursor: z.string().nullable() }).meta({ id: 'DeviceList' });
 const deviceExample = {
   id: EXAMPLE_UUID, name: 'modem-001', countryCode: 'US', carrier: { name: 'T-Mobile USA', brand: 'T-Mobile', mcc: '310', mnc: '260', technology: null },
   region: null, city: 'New York', upstream: 'http://user:****@10.0.0.5:8080', slots: 2, allocatedSlots: 0, tiers: ['shared', 'private'], status: 'online',
@@ -58,6 +73,14 @@ const tag = 'Admin: fleet';
 const idParams = z.object({ id: deviceId });
 const adminErrors = errors({ 401: ['ADMIN_KEY_REQUIRED', 'ADMIN_KEY_INVALID', 'ADMIN_DISABLED'] });
 documentRoutes(
+  { method: 'get', path: '/v1/admin/devices', tag, security, summary: 'List devices (filters, cursor pagination), with their slots, ports and last health', query: listQuery,
+    responses: {
+      200: { description: 'One page; pass nextCursor as cursor for the next', schema: deviceList, example: {
+        devices: [{ ...deviceExample, allocatedSlots: 1, freeSlots: { shared: 1, private: 0 }, ports: [{ portId: EXAMPLE_UUID, sessionId: EXAMPLE_UUID, tier: 'shared', allocatedAt: EXAMPLE_TIME }], lastHealth: null }],
+        nextCursor: null,
+      } },
+      ...errors({ 400: 'VALIDATION_ERROR' }), ...adminErrors,
+    } },
   { method: 'post', path: '/v1/admin/devices', tag, security, summary: 'Register a modem', body: registerBody,
     bodyExample: { name: 'modem-001', countryCode: 'US', carrier: { name: 'T-Mobile USA', brand: 'T-Mobile' }, upstream: 'http://user:pass@10.0.0.5:8080', slots: 2 },
     responses: { 201: { description: 'Registered', schema: deviceBody, example: deviceExample }, ...errors({ 400: ['VALIDATION_ERROR', 'INVALID_COUNTRY', 'INVALID_UPSTREAM'], 409: 'DEVICE_EXISTS' }), ...adminErrors } },
@@ -73,7 +96,7 @@ documentRoutes(
 /** Operators' fleet management, behind X-Admin-Key. */
 export function adminDevicesRouter(infra: Infrastructure): Router {
   const router = Router();
-  router.use(requireAdminKey(infra.config.ADMIN_API_KEY));
+  router.use(requireAdminKey(infra.config.ADMIN_API_KEY, adminAuthGuard(infra)));
 
   const run = async (id: string, command: FleetCommand, actor: string, correlationId: string) => {
     const result = await handleCommand(infra, fleetDecider, deviceStreamId(id), command, { actor, correlationId });
@@ -89,6 +112,20 @@ export function adminDevicesRouter(infra: Infrastructure): Router {
     const sealed = { upstream: sealUpstream(infra.secrets, upstream), ...(resetUrl ? sealResetUrl(infra.secrets, resetUrl) : {}) };
     const state = await run(id, { type: 'RegisterDevice', data: { deviceId: id, ...body, ...sealed } }, 'admin', req.id);
     res.status(201).json(viewFromState(state, (await findDevice(infra.database.db, id)) ?? null));
+  });
+
+  router.get('/', async (req, res) => {
+    const q = parse(listQuery, req.query);
+    const limit = q.limit ?? 50;
+    const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+    const page = await listDevices(infra.database.db, {
+      countryCode: q.country?.toUpperCase(), status: q.status, tier: q.tier, hasFreeSlots: q.hasFreeSlots === undefined ? undefined : q.hasFreeSlots === 'true', after, limit,
+    });
+    const last = page.devices.at(-1);
+    res.json({
+      devices: page.devices.map((d) => listedView(d, page.slots.filter((s) => s.device_id === d.device_id))),
+      nextCursor: page.more && last ? Buffer.from(last.device_id).toString('base64url') : null,
+    });
   });
 
   router.get('/:id', async (req, res) => {
@@ -115,16 +152,8 @@ export function adminDevicesRouter(infra: Infrastructure): Router {
   return router;
 }
 
-export function requireAdminKey(configured: string | undefined): RequestHandler {
-  const expected = configured ? createHash('sha256').update(configured).digest() : null;
-  return (req, _res, next) => {
-    const given = req.header('x-admin-key');
-    if (!expected) return next(new ApiError(401, 'ADMIN_DISABLED', 'the admin API is disabled: set ADMIN_API_KEY on the server'));
-    if (!given) return next(new ApiError(401, 'ADMIN_KEY_REQUIRED', 'send the admin key in the X-Admin-Key header'));
-    const ok = timingSafeEqual(createHash('sha256').update(given).digest(), expected);
-    next(ok ? undefined : new ApiError(401, 'ADMIN_KEY_INVALID', 'the X-Admin-Key is not valid'));
-  };
-}
+/** Kept here for the routes that import it from this file. */
+export { requireAdminKey } from '../admin-auth.ts';
 
 const iso = (v: string | Date | null) => (v === null ? null : new Date(v).toISOString());
 
@@ -147,6 +176,27 @@ function viewFromRow(row: DeviceRow) {
     lastHealthAt: iso(row.last_health_at),
     registeredAt: iso(row.registered_at),
     retiredAt: iso(row.retired_at),
+  };
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[\w-]{1,64}$/.test(id)) throw new ApiError(400, 'VALIDATION_ERROR', 'cursor: is not a cursor from a previous page', { issues: [{ path: 'cursor', message: 'is not a cursor from a previous page' }] });
+  return id;
+}
+
+/** A device in the list: its view, free slots per tier (a private port takes the whole device), ports and last health. */
+function listedView(row: DeviceRow, slots: SlotRow[]) {
+  const usable = row.status === 'active' && row.online;
+  const heldPrivately = slots.some((s) => s.tier === 'private');
+  return {
+    ...viewFromRow(row),
+    freeSlots: {
+      shared: usable && row.tier_shared && !heldPrivately ? Math.max(0, row.slots - slots.length) : 0,
+      private: usable && row.tier_private && slots.length === 0 ? 1 : 0,
+    },
+    ports: slots.map((s) => ({ portId: s.port_id, ...(s.holder_kind === 'account' ? { accountId: s.session_id } : { sessionId: s.session_id }), tier: s.tier, allocatedAt: iso(s.allocated_at)! })),
+    lastHealth: row.last_health_at === null ? null : { online: row.online, latencyMs: row.latency_ms, ip: row.ip, at: iso(row.last_health_at)! },
   };
 }
 

@@ -1,7 +1,9 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { formatUsdc } from '../../../domain/pricing/pricing.ts';
+import { findApiKeyByHash } from '../../../projections/account-api-keys.ts';
 import { findPeer, type PeerRow } from '../../../projections/peers.ts';
+import { sha256Hex } from '../../x402/secrets.ts';
 import { peerEarningsByDay } from '../../../projections/peer-earnings.ts';
 import { findPayout, peerPayouts, type PeerPayoutRow } from '../../../projections/peer-payouts.ts';
 import type { Infrastructure } from '../../infrastructure.ts';
@@ -23,7 +25,7 @@ const registerBody = z.object({
   connectionMethod: text(40).optional(),
   sdkVersion: text(40).optional(),
   walletAddress: solanaAddress.optional(),
-  apiKey: z.string().regex(/^psx_[A-Za-z0-9_]{8,}$/, 'must be an account API key (psx_…)').optional(),
+  apiKey: z.string().regex(/^psx_[a-z0-9]{40}$/, 'must be an account API key (psx_…)').optional(),
 });
 const refreshBody = z.object({ refreshToken: z.string().regex(/^[0-9a-f]{64}$/, 'is not a refresh token') });
 const walletBody = z.object({ walletAddress: solanaAddress });
@@ -121,8 +123,13 @@ export function peerAgentsRouter(infra: Infrastructure): Router {
       throw new ApiError(429, 'RATE_LIMITED', `${infra.config.PEER_REGISTRATIONS_PER_MINUTE} registrations per minute per IP; retry in a minute`);
     }
     const body = parse(registerBody, req.body ?? {});
-    // Accounts (psx_ keys) link here once that context exists; until then every peer is an orphan.
-    const accountId: string | null = null;
+    // apiKey links the earnings to an account; without one the peer is an orphan (as the seed says)
+    let accountId: string | null = null;
+    if (body.apiKey) {
+      const key = await findApiKeyByHash(infra.database.db, sha256Hex(body.apiKey));
+      if (!key || key.revoked_at) throw new ApiError(401, 'API_KEY_INVALID', 'apiKey is not a live account API key; omit it to register as an orphan');
+      accountId = key.account_id;
+    }
     const r = await registerPeer(ctx, { name: body.name, type: body.type, connectionMethod: body.connectionMethod, sdkVersion: body.sdkVersion, walletAddress: body.walletAddress, accountId }, origin(req, 'peer'));
     await wait(r.position, ['peers']);
     res.status(201).json({

