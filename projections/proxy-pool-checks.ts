@@ -4,7 +4,9 @@ import type { RecordedEvent } from '../adapters/eventstore/port.ts';
 import type { ProxyEvent } from '../domain/proxy-pool/proxies.ts';
 import type { Projection } from './projection.ts';
 
-/** Every stage result of every check (checker_name, stage, passed, latency_ms, detail, created_at). */
+/** The stage results of checks (checker_name, stage, passed, latency_ms, detail, created_at): the newest 50 per proxy. */
+export const CHECKS_KEPT_PER_PROXY = 50;
+
 export const proxyPoolChecksProjection: Projection = {
   name: 'pp-checks',
   eventTypes: ['PoolProxiesChecked'],
@@ -20,14 +22,23 @@ export const proxyPoolChecksProjection: Projection = {
   }],
   async apply(trx, events) {
     const rows: Array<Record<string, unknown>> = [];
+    const touched = new Set<string>();
     for (const event of events) {
       const e = event as RecordedEvent & ProxyEvent;
       if (e.type !== 'PoolProxiesChecked') continue;
       for (const c of e.data.checks) {
+        touched.add(c.proxyId);
         for (const r of c.results) rows.push({ proxy_id: c.proxyId, checker_name: r.checker_name, stage: r.stage, passed: r.passed, latency_ms: r.latency_ms, detail: r.detail.slice(0, 500), created_at: c.checkedAt });
       }
     }
     for (let i = 0; i < rows.length; i += 1000) await trx.insertInto('pp_checks').values(rows.slice(i, i + 1000)).execute();
+    // Bounded history: older results fall off (the proxy's running numbers in pp_proxies keep their effect).
+    const ids = [...touched];
+    for (let i = 0; i < ids.length; i += 1000) {
+      await sql`delete from pp_checks where id in (
+        select id from (select id, row_number() over (partition by proxy_id order by id desc) as rn from pp_checks where proxy_id in (${sql.join(ids.slice(i, i + 1000))})) ranked
+        where rn > ${CHECKS_KEPT_PER_PROXY})`.execute(trx);
+    }
   },
 };
 

@@ -19,11 +19,18 @@ export const proxyPoolCreditsProjection: Projection = {
         description text not null, created_at timestamptz not null, position numeric not null)`.execute(db);
       await sql`create index pp_credit_transactions_user on pp_credit_transactions (user_id, position desc)`.execute(db);
     },
+  }, {
+    // Which lease a debit paid for: a lease without one (a crash between the two appends) is taken back.
+    id: 'pp-credits/002-lease-id',
+    async up(db) {
+      await sql`alter table pp_credit_transactions add column lease_id text`.execute(db);
+      await sql`create index pp_credit_transactions_lease on pp_credit_transactions (lease_id) where lease_id is not null`.execute(db);
+    },
   }],
   async apply(trx, events) {
     for (const event of events) {
       const e = event as RecordedEvent & CreditEvent;
-      let row: { amount: number; tx_type: string; description: string };
+      let row: { amount: number; tx_type: string; description: string; lease_id?: string };
       switch (e.type) {
         case 'PoolCreditsPurchased':
           row = { amount: e.data.credits, tx_type: 'purchase', description: `Credit purchase (${e.data.payment.network} ${e.data.payment.transaction.slice(0, 12)}…)` };
@@ -32,13 +39,13 @@ export const proxyPoolCreditsProjection: Projection = {
           row = { amount: e.data.credits, tx_type: 'grant', description: e.data.description };
           break;
         case 'PoolCreditDebited':
-          row = { amount: -e.data.credits, tx_type: 'acquire', description: e.data.description };
+          row = { amount: -e.data.credits, tx_type: 'acquire', description: e.data.description, lease_id: e.data.leaseId };
           break;
         default:
           assertNever(e);
       }
       await trx.insertInto('pp_credit_transactions').values({
-        event_id: e.id, user_id: e.data.userId, amount: row.amount, tx_type: row.tx_type, description: row.description, created_at: e.data.at, position: e.position.toString(),
+        event_id: e.id, user_id: e.data.userId, amount: row.amount, tx_type: row.tx_type, description: row.description, created_at: e.data.at, position: e.position.toString(), lease_id: row.lease_id ?? null,
       }).execute();
       await trx.insertInto('pp_credit_balances').values({ user_id: e.data.userId, balance: row.amount })
         .onConflict((oc) => oc.column('user_id').doUpdateSet({ balance: sql`pp_credit_balances.balance + ${row.amount}` })).execute();

@@ -7,6 +7,7 @@ import { adminDevicesRouter } from './routes/admin-devices.ts';
 import { docsRouter } from './routes/docs.ts';
 import { discoveryRouter } from './routes/discovery.ts';
 import './routes/x402.docs.ts';
+import './routes/pool-api.docs.ts';
 import './routes/account.docs.ts';
 import './routes/account-api.docs.ts';
 import { healthRouter } from './routes/health.ts';

@@ -67,11 +67,26 @@ export async function releaseLease(ctx: PoolContext, userId: string, leaseId: st
   return { lease_id: leaseId, status: handled.events[0]?.type === 'PoolLeaseExpired' ? 'expired' : 'released' };
 }
 
-/** The worker's sweep: leases whose time is up are recorded as expired. */
-export async function expireLeases(ctx: PoolContext): Promise<number> {
-  const due = await leasesPastExpiry(ctx.infra.database.db, ctx.infra.clock.now());
+/** A lease still unpaid this long after it was taken lost its debit to a crash. */
+export const UNPAID_LEASE_GRACE_MS = 60_000;
+
+/**
+ * The worker's sweep: leases whose time is up are recorded as expired, and a lease that never got its
+ * debit (the process died between the two appends) is cancelled, so a proxy is never held unpaid.
+ */
+export async function expireLeases(ctx: PoolContext): Promise<{ expired: number; cancelled: number }> {
+  const db = ctx.infra.database.db;
+  const now = ctx.infra.clock.now();
+  const due = await leasesPastExpiry(db, now);
   for (const l of due) {
     await handleCommand(ctx.infra, leaseDecider, poolLeaseStreamId(l.proxy_id), { type: 'ExpireLease', data: { leaseId: l.lease_id, proxyId: l.proxy_id } }, { actor: 'worker', correlationId: `expire-${l.lease_id}` });
   }
-  return due.length;
+  const unpaid = await db.selectFrom('pp_leases').select(['lease_id', 'proxy_id']).where('status', '=', 'active')
+    .where('leased_at', '<=', new Date(now.getTime() - UNPAID_LEASE_GRACE_MS))
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('pp_credit_transactions').select('event_id').whereRef('pp_credit_transactions.lease_id', '=', 'pp_leases.lease_id'))))
+    .limit(500).execute();
+  for (const l of unpaid) {
+    await handleCommand(ctx.infra, leaseDecider, poolLeaseStreamId(l.proxy_id), { type: 'CancelLease', data: { leaseId: l.lease_id, proxyId: l.proxy_id, reason: 'UNPAID' } }, { actor: 'worker', correlationId: `unpaid-${l.lease_id}` });
+  }
+  return { expired: due.length, cancelled: unpaid.length };
 }

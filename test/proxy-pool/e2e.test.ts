@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { sql } from 'kysely';
 import { api } from '../support/service.ts';
 import { admin, startPaidService } from '../support/x402.ts';
 import { startListServer } from '../support/list-server.ts';
@@ -230,5 +231,25 @@ describe('proxy pool end to end (real tinyproxy, squid, dante; local chains)', f
     for (const s of sources.body.items) expect((await api(url, 'DELETE', `/sources/${s.id}`, undefined, bearer)).status).to.equal(204);
     expect((await api(url, 'GET', '/sources', undefined, bearer)).body.total_count).to.equal(0);
     expect((await api(url, 'GET', '/proxies', undefined, bearer)).body.total_count).to.equal(6);
+  });
+
+  it('a rebuild of the proxy-pool read models gives the same tables', async () => {
+    const db = world.service.infra.database.db;
+    const tables: Record<string, string> = {
+      pp_users: 'user_id', pp_api_keys: 'key_id', pp_credit_balances: 'user_id', pp_credit_transactions: 'event_id', pp_sources: 'source_id',
+      pp_proxies: 'proxy_id', pp_leases: 'lease_id', pp_checks: 'proxy_id, created_at, checker_name',
+    };
+    const dump = async () => {
+      const out: Record<string, unknown[]> = {};
+      for (const [t, order] of Object.entries(tables)) {
+        const rows = (await db.selectFrom(t).selectAll().orderBy(sql.raw(order)).execute()) as Array<Record<string, unknown>>;
+        out[t] = rows.map(({ id: _id, ...r }) => (t === 'pp_checks' ? r : { id: _id, ...r })); // pp_checks.id is a serial
+      }
+      return out;
+    };
+    const before = await dump();
+    expect(before.pp_checks!.length).to.be.greaterThan(20);
+    await world.service.infra.projector.rebuild(['pp-accounts', 'pp-credits', 'pp-sources', 'pp-proxies', 'pp-checks', 'pp-leases']);
+    expect(await dump()).to.deep.equal(before);
   });
 });

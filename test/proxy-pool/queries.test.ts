@@ -111,6 +111,17 @@ describe('proxy pool queries: filters, sorts, cursors', function () {
     await expectCount('status=active&protocol=http&country=US', (p) => p.status === 'active' && p.protocol === 'http' && p.country === 'US');
   });
 
+  it('keeps the newest 50 stage results per proxy', async () => {
+    const id = (await page('sort=score&limit=1')).items[0].id;
+    const results = Array.from({ length: 5 }, (_, i) => ({ checker_name: `c${i}`, stage: 1, passed: true, latency_ms: 1, detail: 'ok' }));
+    for (let i = 0; i < 12; i++) await check([{ proxyId: id, results: results.map((r) => ({ ...r, detail: `run ${i}` })) }]);
+    const detail = await api(service.url, 'GET', `/proxies/${id}`, undefined, bearer);
+    expect(detail.body.recent_checks[0].detail).to.equal('run 11');
+    const kept = await service.infra.database.db.selectFrom('pp_checks').select(['detail']).where('proxy_id', '=', id).execute();
+    expect(kept).to.have.length(50);
+    expect(kept.some((k) => k.detail === 'run 1')).to.equal(false);
+  });
+
   it('refuses bad parameters and foreign cursors with 400', async () => {
     const first = await page('sort=score&limit=5');
     const wrongSort = await api(service.url, 'GET', `/proxies?sort=latency&cursor=${first.next_cursor}`, undefined, bearer);

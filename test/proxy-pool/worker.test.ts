@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import net from 'node:net';
 import { fixedClock } from '../../src/clock.ts';
 import { CheckerRunner } from '../../src/proxy-pool/checker-runner.ts';
+import { expireLeases } from '../../src/proxy-pool/leases.ts';
 import { poolContext } from '../../src/proxy-pool/context.ts';
 import { SourceScheduler } from '../../src/proxy-pool/scheduler.ts';
 import { api, startTestService } from '../support/service.ts';
@@ -88,6 +89,28 @@ describe('proxy pool worker: checker runner and scheduler', function () {
     clock.advance(120_000);
     await runner.runOnce();
     expect(await nextCheck()).to.deep.equal({ inSeconds: 200, failures: 3 });
+  });
+
+  it('the sweep expires leases whose time is up and takes back a lease that never got its debit', async () => {
+    const ctx = poolContext(service.infra);
+    const at = clock.now().toISOString();
+    const proxy = { ip: '127.0.0.1', port: 1, protocol: 'http', country: null, anonymity: null };
+    const meta = { correlationId: 't', causationId: null, actor: 'test', occurredAt: at };
+    // As a crash between the lease and the debit would leave it: a lease, no PoolCreditDebited.
+    const leased = (leaseId: string, proxyId: string, expiresAt: string) => service.infra.store.append(`pp-lease-${proxyId}`, [{
+      type: 'PoolProxyLeased', data: { leaseId, proxyId, userId: 'u1', proxy, leasedAt: at, expiresAt }, metadata: meta,
+    }], { expectedRevision: 'no_stream' });
+    await leased('01a00000-0000-7000-8000-000000000001', 'p-unpaid', new Date(clock.now().getTime() + 3_600_000).toISOString());
+    const r = await leased('01a00000-0000-7000-8000-000000000002', 'p-short', new Date(clock.now().getTime() + 30_000).toISOString());
+    await service.infra.projector.waitFor(r.position, ['pp-leases'], 5000);
+    expect(await expireLeases(ctx)).to.deep.equal({ expired: 0, cancelled: 0 }); // within the grace period
+    clock.advance(61_000);
+    const swept = await expireLeases(ctx);
+    // the short one expired; its missing debit no longer matters once it is not active
+    expect(swept.expired).to.equal(1);
+    await new Promise((res) => setTimeout(res, 300));
+    const rows = await service.infra.database.db.selectFrom('pp_leases').select(['proxy_id', 'status']).orderBy('proxy_id').execute();
+    expect(rows).to.deep.equal([{ proxy_id: 'p-short', status: 'expired' }, { proxy_id: 'p-unpaid', status: 'cancelled' }]);
   });
 
   it('scrapes active sources on their cron schedule and forgets deleted ones', async () => {

@@ -80,7 +80,7 @@ export function startSquid(count = 1): Promise<RealProxy> {
     'http_access deny CONNECT !SSL_ports', 'http_access allow local', 'http_access deny all',
     `tcp_outgoing_address ${EXIT_ADDRESS}`, 'forwarded_for on', 'via on', 'cache deny all', 'access_log none',
     `cache_log ${dir}/cache.log`, `pid_filename ${dir}/squid.pid`, `coredump_dir ${dir}`, 'shutdown_lifetime 0 seconds',
-    'dns_v4_first on', 'max_filedescriptors 4096', '',
+    'max_filedescriptors 4096', '',
   ].join('\n'), 'squid.conf', count);
 }
 

@@ -19,7 +19,7 @@ export const securitySchemes = {
   sessionToken: { type: 'apiKey', in: 'header', name: 'X-Session-Token', description: 'x402 session token from the purchase (x402s_…)' },
   payment: { type: 'apiKey', in: 'header', name: 'Payment-Signature', description: 'x402 payment: a v2 payload (base64), a USDC transaction hash, or (as X-Payment) a v1 payload or {transactionHash, network, payer}' },
   resellerKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Reseller key (pak_…)' },
-  poolKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Proxy-pool API key (pp_…)' },
+  poolKey: { type: 'http', scheme: 'bearer', bearerFormat: 'pp_…', description: 'Proxy-pool API key as Authorization: Bearer pp_… (seed 003)' },
 } as const;
 export type Security = keyof typeof securitySchemes;
 

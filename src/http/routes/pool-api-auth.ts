@@ -38,10 +38,10 @@ export const poolUserOf = (req: Request): PoolUser => {
   return req.poolUser;
 };
 
-const registerBody = z.strictObject({ email: z.email().max(254), display_name: z.string().trim().min(1).max(100) });
-const keyBody = z.strictObject({ label: z.string().trim().min(1).max(100).default('default') });
-const credits = z.coerce.number().int().min(1).max(1_000_000);
-const grantBody = z.strictObject({ credits: z.number().int().min(1).max(1_000_000), description: z.string().trim().min(1).max(200).default('Admin grant') });
+export const registerBody = z.strictObject({ email: z.email().max(254), display_name: z.string().trim().min(1).max(100) });
+export const keyBody = z.strictObject({ label: z.string().trim().min(1).max(100).default('default') });
+export const credits = z.coerce.number().int().min(1).max(1_000_000);
+export const grantBody = z.strictObject({ credits: z.number().int().min(1).max(1_000_000), description: z.string().trim().min(1).max(200).default('Admin grant') });
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
 
 /** POST /auth/register, /auth/keys, /account… (seed 003) and the admin grant. */

@@ -20,7 +20,7 @@ const filters = {
   country: country.optional(),
   min_score: z.coerce.number().min(0).max(1).optional(),
 };
-const listQuery = z.strictObject({
+export const listQuery = z.strictObject({
   ...filters,
   status: z.enum(['active', 'dead', 'unchecked']).optional(),
   max_latency_ms: z.coerce.number().min(0).optional(),
@@ -31,21 +31,21 @@ const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),
 });
-const acquireBody = z.strictObject({
+export const acquireBody = z.strictObject({
   protocol: z.enum(PROTOCOLS).optional(),
   anonymity: z.enum(ANONYMITIES).optional(),
   country: country.optional(),
   min_score: z.number().min(0).max(1).optional(),
   lease_duration_seconds: z.number().int().min(1).max(LEASE_MAX_SECONDS).default(LEASE_DEFAULT_SECONDS),
 });
-const testBody = z.strictObject({
+export const testBody = z.strictObject({
   url: z.string().min(1).max(2000),
   count: z.number().int().min(1).max(URL_TEST_MAX_COUNT).default(5),
   timeout_seconds: z.number().int().min(1).max(30).default(10),
   protocol: z.enum(PROTOCOLS).optional(),
   country: country.optional(),
 });
-const uuid = z.string().regex(/^[0-9a-f-]{36}$/, 'is not an id');
+export const uuid = z.string().regex(/^[0-9a-f-]{36}$/, 'is not an id');
 
 /** GET /proxies, /proxies/{id}, leases and the URL test (seed 003). */
 export function poolApiProxiesRouter(ctx: PoolContext): Router {

@@ -17,20 +17,20 @@ const fields = {
   is_active: z.boolean(),
   parser_options: z.record(z.string().max(50), z.string().max(200)),
 };
-const createBody = z.strictObject({
+export const createBody = z.strictObject({
   url: fields.url, parser_name: fields.parser_name.optional(), cron_schedule: fields.cron_schedule.default('*/30 * * * *'),
   default_protocol: fields.default_protocol.default('http'), is_active: fields.is_active.default(true), parser_options: fields.parser_options.default({}),
 });
-const patchBody = z.strictObject({
+export const patchBody = z.strictObject({
   url: fields.url.optional(), parser_name: fields.parser_name.optional(), cron_schedule: fields.cron_schedule.optional(),
   default_protocol: fields.default_protocol.optional(), is_active: fields.is_active.optional(), parser_options: fields.parser_options.optional(),
 });
-const listQuery = z.object({
+export const listQuery = z.object({
   is_active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
 });
-const sourceId = z.string().regex(/^[0-9a-f-]{36}$/, 'is not a source id');
+export const sourceId = z.string().regex(/^[0-9a-f-]{36}$/, 'is not a source id');
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
 
 export const sourceView = (s: SourceRow) => ({
