@@ -107,8 +107,6 @@ const schema = z.object({
   PORT_SPEEDTEST_MAX_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
   /** How long a write waits for the read models to catch up before answering anyway. */
   READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
-  /** Seals secrets that must be read back (a reseller's pak_ keys); unset = a random key made once in DATA_DIR/seal.key. */
-  SECRET_SEAL_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** The largest traffic cap a reseller may give one pak_ key, in GB. */
   RESELLER_MAX_PAK_CAP_GB: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** Reseller accounts (comma-separated ids) allowed uncapped pak_ keys (partners that settle out of band). */

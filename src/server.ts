@@ -12,6 +12,7 @@ import { SessionWorker } from './x402/worker.ts';
 import { AccountWorker } from './accounts/worker.ts';
 import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
 import { startRelayRole, type RelayRole } from './peers/relay-role.ts';
+import { startPayoutWorker, type PayoutWorker } from './peers/payout-worker.ts';
 import { PoolKeyWorker } from './reseller/worker.ts';
 import { PoolWorker } from './proxy-pool/worker.ts';
 
@@ -21,6 +22,8 @@ export interface Running {
   gateway: GatewayRole | undefined;
   /** The relay role (peers' WebSocket), when it runs here. */
   relay: RelayRole | undefined;
+  /** Peer payouts, when the worker role runs here and a treasury is configured. */
+  payouts: PayoutWorker | undefined;
   /** The proxy pool's scheduler and checker runner, when the worker role runs here. */
   pool: PoolWorker | undefined;
   /** The API's address when the api role runs. */
@@ -37,11 +40,13 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   let poolKeyWorker: PoolKeyWorker | undefined;
   let gateway: GatewayRole | undefined;
   let relay: RelayRole | undefined;
+  let payouts: PayoutWorker | undefined;
   let pool: PoolWorker | undefined;
   try {
     if (config.ROLES.includes('projector')) await infra.projector.start();
     if (config.ROLES.includes('relay')) relay = await startRelayRole(infra);
     if (config.ROLES.includes('gateway')) gateway = await startGatewayRole(infra);
+    if (config.ROLES.includes('worker')) payouts = startPayoutWorker(infra);
     if (config.ROLES.includes('worker')) {
       worker = new SessionWorker(infra);
       worker.start(config.WORKER_INTERVAL_MS);
@@ -60,6 +65,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   } catch (error) {
     await gateway?.stop();
     await relay?.stop();
+    await payouts?.stop();
     await worker?.stop();
     await accountWorker?.stop();
     await poolKeyWorker?.stop();
@@ -75,6 +81,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     infra,
     gateway,
     relay,
+    payouts,
     pool,
     url,
     async stop() {
@@ -92,6 +99,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
       await pool?.stop();
       await gateway?.stop();
       await relay?.stop();
+      await payouts?.stop();
       await infra.close();
       logger.info('service stopped');
     },

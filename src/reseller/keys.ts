@@ -8,7 +8,7 @@ import { uuidv7 } from '../../adapters/ids.ts';
 import { findPoolKey, listPoolKeys, type PoolKeyRow } from '../../projections/pool-keys.ts';
 import { handleCommand, type CommandOrigin } from '../commands/handle.ts';
 import type { Infrastructure } from '../infrastructure.ts';
-import { newPoolKey, newPoolKeyId, sealerFor } from './secrets.ts';
+import { newPoolKey, newPoolKeyId } from './secrets.ts';
 
 /** The reseller making the call, as the auth middleware established it, and what the audit log records. */
 export interface ResellerCaller {
@@ -72,7 +72,7 @@ async function settled(infra: Infrastructure, position: bigint, keyId: string): 
 export interface CreateInput { label: string; trafficCapGB: number | null; qualityTier: QualityTier; expiresAt: string | null }
 
 export async function createPoolKey(infra: Infrastructure, caller: ResellerCaller, input: CreateInput, idempotencyKey: string | undefined, body: unknown): Promise<PoolKeyRow> {
-  const fresh = newPoolKey(sealerFor(infra.config));
+  const fresh = newPoolKey(infra.secrets);
   let plan: Recorded = { resourceId: newPoolKeyId(), operationId: randomUUID(), payload: payloadOf(fresh.material) };
   const command = (p: Recorded): PoolKeyCommand => ({
     type: 'CreatePoolKey',
@@ -98,7 +98,7 @@ export async function topUpPoolKey(infra: Infrastructure, caller: ResellerCaller
 }
 
 export async function regeneratePoolKey(infra: Infrastructure, caller: ResellerCaller, keyId: string, idempotencyKey: string | undefined): Promise<PoolKeyRow> {
-  const fresh = newPoolKey(sealerFor(infra.config));
+  const fresh = newPoolKey(infra.secrets);
   let plan: Recorded = { resourceId: keyId, operationId: randomUUID(), payload: payloadOf(fresh.material) };
   const command = (p: Recorded): PoolKeyCommand => ({ type: 'RegeneratePoolKey', data: { resellerId: caller.accountId, key: material(p.payload), operationId: p.operationId, audit: caller.audit } });
   if (idempotencyKey) {

@@ -624,6 +624,14 @@ function createHandlers(chain: LocalChain, opts: { genesisHash: string; airdrop:
         return record ? signatureStatus(record) : null;
       }));
     },
+    // Newest first, as a real node answers; the payout worker finds a transfer by its reference key this way.
+    getSignaturesForAddress: (p) => {
+      const address = pubkeyParam(p, 0);
+      const limit = Math.min(1000, Number((configAt(p, 1) as { limit?: number }).limit ?? 1000));
+      return [...chain.records.values()].filter((r) => r.keys.includes(address)).reverse().slice(0, limit).map((r) => ({
+        signature: r.signature, slot: r.slot, err: r.err, memo: null, blockTime: r.blockTime, confirmationStatus: 'finalized',
+      }));
+    },
     getTransaction: (p) => {
       const sig = stringParam(p, 0, 'signature');
       let bytes: Uint8Array;

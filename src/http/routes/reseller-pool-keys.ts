@@ -7,7 +7,6 @@ import type { AccountsContext } from '../../accounts/context.ts';
 import {
   createPoolKey, deletePoolKey, ownedPoolKey, regeneratePoolKey, resellerPoolKeys, revealPoolKey, topUpPoolKey, updatePoolKey, type ResellerCaller,
 } from '../../reseller/keys.ts';
-import { sealerFor } from '../../reseller/secrets.ts';
 import { authenticate, principalOf, requireRole } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { auditView, poolKeyView } from '../reseller-views.ts';
@@ -58,7 +57,7 @@ function idempotencyKey(req: Request): string | undefined {
 /** /v1/reseller/pool-keys: a reseller's pak_ keys (the reseller role; another reseller's key is 404). */
 export function resellerPoolKeysRouter(ctx: AccountsContext): Router {
   const { infra } = ctx;
-  const sealer = sealerFor(infra.config);
+  const sealer = infra.secrets;
   const view = (row: Parameters<typeof poolKeyView>[0]) => poolKeyView(row, sealer, infra.clock.now());
   const router = Router();
   router.use('/v1/reseller', authenticate(ctx), requireRole('reseller'), async (req, res, next) => {
