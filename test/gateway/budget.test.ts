@@ -5,7 +5,7 @@ import { startGatewayRole, type GatewayRole } from '../../src/gateway/role.ts';
 import { api } from '../support/service.ts';
 import { testRedisUrl } from '../support/services.ts';
 import { admin, registerDevice, startPaidService } from '../support/x402.ts';
-import { startHttpModem, startOrigin, waitFor, type Modem, type Origin } from './listeners/helpers.ts';
+import { startHttpModem, startOrigin, waitFor, caughtUp, type Modem, type Origin } from './listeners/helpers.ts';
 
 const MB = 1_000_000;
 const BOUGHT = 100 * MB; // 0.1 GB
@@ -85,7 +85,7 @@ describe('gateway in-flight byte budget across two instances (#8)', function () 
     await waitFor(() => world.service.gateway!.gateway.stats().tunnels + second.gateway.stats().tunnels === 0, 'tunnels to close');
     await new Promise((r) => setTimeout(r, 50));
     await Promise.all([world.service.gateway!.meter.flush(), second.meter.flush()]);
-    expect(await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition(), undefined, 60_000), 'read models caught up').to.equal(true);
+    await caughtUp(world.service.infra);
   };
 
   const check = (delivered: Delivered[], traffic: { totalBytes: string; usedBytes: string; remainingBytes: string }) => {

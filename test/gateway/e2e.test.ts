@@ -6,7 +6,7 @@ import { DeviceProber } from '../../src/gateway/prober.ts';
 import { api } from '../support/service.ts';
 import { testRedisUrl } from '../support/services.ts';
 import { admin, registerDevice, startPaidService } from '../support/x402.ts';
-import { curl, deadPort, startHttpModem, startOrigin, startSocksModem, waitFor, type Modem, type Origin } from './listeners/helpers.ts';
+import { curl, deadPort, startHttpModem, startOrigin, startSocksModem, waitFor, caughtUp, type Modem, type Origin } from './listeners/helpers.ts';
 
 /**
  * The whole gateway with its real brain: credentials from paid purchases, pool scores from health
@@ -31,7 +31,7 @@ describe('gateway end to end (real brain, real clients, local modems)', function
     // a client sees its socket close a moment before the gateway has metered that tunnel
     await waitFor(() => world.service.gateway!.gateway.stats().tunnels === 0, 'tunnels to close');
     await world.service.gateway!.meter.flush();
-    expect(await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition(), undefined, 60_000), 'read models caught up').to.equal(true);
+    await caughtUp(world.service.infra);
   };
 
   before(async () => {
@@ -152,6 +152,7 @@ describe('gateway end to end (real brain, real clients, local modems)', function
   it('routes dedicated x402 port credentials to their own modem and debits the session balance', async () => {
     const tx = await world.chains.base.payUsdc(400_000n);
     const port = (await api(world.service.url, 'GET', '/v1/x402/proxy?country=US&traffic=0.1', undefined, { 'payment-signature': tx })).body;
+    await caughtUp(world.service.infra);
     const device = (await world.service.infra.database.db.selectFrom('x402_ports').select('device_id').where('port_id', '=', port.portId).executeTakeFirstOrThrow()).device_id;
     const modem = device === devices.a ? modemA : modemB;
     const before = modem.tunnels;
@@ -188,7 +189,7 @@ describe('gateway end to end (real brain, real clients, local modems)', function
       data: { accountKind: 'pool', accountId, bytesUp: '0', bytesDown: left.toString(), connections: 0, from: new Date().toISOString(), to: new Date().toISOString(), gateway: 'test' },
       metadata: { correlationId: 'test', causationId: null, actor: 'test', occurredAt: new Date().toISOString() },
     }], { expectedRevision: 'any' });
-    expect(await projector.waitFor(await store.headPosition(), undefined, 60_000)).to.equal(true);
+    await caughtUp(world.service.infra);
     // a tunnel that carries past the balance is revoked at its next meter report
     const auth = await world.service.gateway!.brain.authenticate({ username: `${user}-mbl-us`, password: pass, protocol: 'http', clientAddress: '127.0.0.2' });
     expect(auth.ok, JSON.stringify(auth)).to.equal(true);
@@ -214,7 +215,7 @@ describe('gateway end to end (real brain, real clients, local modems)', function
     expect(await rank()).to.include.members([devices.a!, devices.b!]);
     await modemB.close();
     await prober.tick();
-    expect(await world.service.infra.projector.waitFor(await world.service.infra.store.headPosition(), undefined, 60_000), 'read models caught up').to.equal(true);
+    await caughtUp(world.service.infra);
     expect(await rank()).to.include(devices.a!).and.not.include(devices.b!);
   });
 

@@ -644,3 +644,10 @@ export class ByteReader {
     return this.done;
   }
 }
+
+/** Waits until the read models have applied every event appended so far (the store's head can lag behind a transaction held open elsewhere in a shared cluster). */
+export async function caughtUp(infra: { database: { db: any }; projector: { waitFor(p: bigint, names?: readonly string[], timeoutMs?: number): Promise<boolean> } }): Promise<void> {
+  const { sql } = await import('kysely');
+  const top = (await sql<{ top: string | null }>`select max(position)::text as top from es_events`.execute(infra.database.db)).rows[0]?.top;
+  if (top && !(await infra.projector.waitFor(BigInt(top), undefined, 60_000))) throw new Error('read models did not catch up within 60 s');
+}
