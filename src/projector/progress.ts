@@ -18,6 +18,7 @@ export class RemoteProgress {
   private readonly waiters = new Set<() => void>();
   private listening: Promise<(() => Promise<void>) | undefined> | undefined;
   private lastRead = 0;
+  private closed = false;
   /** Bumped on every merge, so a waiter that checked at version v never sleeps through a change. */
   version = 0;
 
@@ -45,12 +46,14 @@ export class RemoteProgress {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const stop = await this.listening;
     this.listening = undefined;
     await stop?.();
   }
 
   private listen() {
+    if (this.closed) return Promise.resolve(undefined); // a late waitFor after stop must not open a connection again
     this.listening ??= this.database!.listen(PROGRESS_CHANNEL, (payload) => {
       try {
         this.merge(new Map(Object.entries(JSON.parse(payload) as Record<string, string>).map(([k, v]) => [k, BigInt(v)])));

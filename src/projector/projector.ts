@@ -31,7 +31,7 @@ export interface ProjectionStatus {
   state: LaneState | 'stopped';
   checkpoint: string;
   /** Events of this projection's types after its checkpoint, among the next LAG_SCAN events (`lagCapped`: there are more). */
-  lag: number;
+  lag: number | null;
   lagCapped: boolean;
   lastError: { message: string; at: string } | null;
 }
@@ -190,11 +190,15 @@ export class Projector {
     return Promise.all(this.all.map(async (p) => {
       const lane = this.lanes.get(p.name);
       const checkpoint = stored.get(p.name) ?? -1n;
-      let lag = 0;
+      let lag: number | null = 0;
       let scanned = 0;
-      for await (const e of this.store.readAll({ fromPosition: checkpoint + 1n, maxCount: LAG_SCAN })) {
-        scanned++;
-        if (p.eventTypes.includes(e.type)) lag++;
+      try {
+        for await (const e of this.store.readAll({ fromPosition: checkpoint + 1n, maxCount: LAG_SCAN })) {
+          scanned++;
+          if (p.eventTypes.includes(e.type)) lag++;
+        }
+      } catch {
+        lag = null; // the store could not read from there (an EventStoreDB position is not just any number)
       }
       return { name: p.name, state: lane?.state ?? 'stopped', checkpoint: checkpoint.toString(), lag, lagCapped: scanned >= LAG_SCAN, lastError: lane?.lastError ?? null };
     }));
@@ -233,9 +237,10 @@ export class Projector {
       await lane.init();
       lanes.set(projection.name, lane);
     }
+    const runs = [...lanes.values()].map((lane) => lane.run(head)); // on the ring before the first batch arrives
     feed.run();
     try {
-      await Promise.all([...lanes.values()].map((lane) => lane.run(head)));
+      await Promise.all(runs);
     } finally {
       await feed.stop();
       await Promise.all([...lanes.values()].map((lane) => lane.stop()));
