@@ -1,5 +1,8 @@
 import { accountApiKeysProjection } from './account-api-keys.ts';
 import { accountsProjection } from './accounts.ts';
+import { accountPortsProjection } from './account-ports.ts';
+import { accountRotationsProjection } from './account-rotations.ts';
+import { accountUsageProjection } from './account-usage.ts';
 import { agentsProjection } from './agents.ts';
 import { devicesProjection } from './devices.ts';
 import { poolAccountsProjection } from './pool-accounts.ts';
@@ -22,7 +25,7 @@ import { sessionsProjection } from './sessions.ts';
 /** Every read model the service maintains. */
 export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection, poolAccountsProjection, poolScoresProjection,
   peersProjection, peerEarningsProjection, peerPayoutsProjection,
-  accountsProjection, accountApiKeysProjection,
+  accountsProjection, accountApiKeysProjection, accountPortsProjection, accountRotationsProjection, accountUsageProjection,
   poolKeysProjection, poolKeyAuditProjection, poolStockProjection,
   // proxy pool (seed 003)
   proxyPoolAccountsProjection, proxyPoolCreditsProjection, proxyPoolSourcesProjection, proxyPoolProxiesProjection, proxyPoolChecksProjection, proxyPoolLeasesProjection,

@@ -100,6 +100,11 @@ const schema = z.object({
   POOL_SMTP_FROM: z.string().default('proxy-pool@localhost'),
   POOL_SMTP_TO: z.string().optional(),
   POOL_SMTP_EVENTS: z.string().default('proxy.pool_low,credits.*'),
+  /** Account ports: what /ping and /ip fetch through the port (answers the caller's IP), and the speed-test target (GET = download, POST = upload). */
+  PORT_CHECK_IP_URL: z.string().url().default('https://api.ipify.org?format=json'),
+  PORT_SPEEDTEST_URL: z.string().url().optional(),
+  PORT_SPEEDTEST_MAX_BYTES: z.coerce.number().int().min(1000).max(1_000_000_000).default(10_000_000),
+  PORT_SPEEDTEST_MAX_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
   /** How long a write waits for the read models to catch up before answering anyway. */
   READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   /** The largest traffic cap a reseller may give one pak_ key, in GB. */

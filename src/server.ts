@@ -9,6 +9,7 @@ import { createApp } from './http/app.ts';
 import { answerClientError } from './http/errors.ts';
 import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { SessionWorker } from './x402/worker.ts';
+import { AccountWorker } from './accounts/worker.ts';
 import { startGatewayRole, type GatewayRole } from './gateway/role.ts';
 import { startRelayRole, type RelayRole } from './peers/relay-role.ts';
 import { startPayoutWorker, type PayoutWorker } from './peers/payout-worker.ts';
@@ -35,6 +36,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
   const infra = await openInfrastructure(config, clock, logger, given);
   let server: Server | undefined;
   let worker: SessionWorker | undefined;
+  let accountWorker: AccountWorker | undefined;
   let poolKeyWorker: PoolKeyWorker | undefined;
   let gateway: GatewayRole | undefined;
   let relay: RelayRole | undefined;
@@ -48,6 +50,8 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     if (config.ROLES.includes('worker')) {
       worker = new SessionWorker(infra);
       worker.start(config.WORKER_INTERVAL_MS);
+      accountWorker = new AccountWorker(infra);
+      accountWorker.start(config.WORKER_INTERVAL_MS);
       poolKeyWorker = new PoolKeyWorker(infra);
       poolKeyWorker.start(config.WORKER_INTERVAL_MS);
       pool = new PoolWorker(infra);
@@ -63,6 +67,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
     await relay?.stop();
     await payouts?.stop();
     await worker?.stop();
+    await accountWorker?.stop();
     await poolKeyWorker?.stop();
     await pool?.stop();
     await infra.close();
@@ -89,6 +94,7 @@ export async function startService(config: Config, clock: Clock, logger: Logger,
         clearTimeout(force);
       }
       await worker?.stop();
+      await accountWorker?.stop();
       await poolKeyWorker?.stop();
       await pool?.stop();
       await gateway?.stop();

@@ -10,8 +10,8 @@ import type { PaymentRef } from '../sessions/events.ts';
 export type PaymentClaimed = {
   type: 'PaymentClaimed';
   data: PaymentRef & {
-    /** sessionId: the x402 session, the pool account for pool purchases, or the proxy-pool user for credits */
-    purpose: { kind: 'purchase' | 'topup' | 'pool_purchase' | 'pool_topup' | 'pp_credits'; sessionId: string };
+    /** sessionId: the x402 session, the pool account for pool purchases, the proxy-pool user for credits, or the account of a deposit */
+    purpose: { kind: 'purchase' | 'topup' | 'pool_purchase' | 'pool_topup' | 'pp_credits' | 'account_deposit'; sessionId: string };
     /** What was bought, so an interrupted purchase can be completed from the claim alone. */
     order: { tier: 'shared' | 'private'; countryCode: string; carrier: string | null; trafficBytes: string; durationSeconds: number } | null;
     claimedAt: string;

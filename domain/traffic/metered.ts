@@ -3,7 +3,7 @@
  * summed over its connections. Appended in batches (every few seconds and when connections close),
  * never per chunk, to `traffic-<accountKey>`. The balance read models debit from these.
  */
-export type AccountKind = 'session' | 'pool' | 'pak';
+export type AccountKind = 'session' | 'pool' | 'pak' | 'aport' | 'apool';
 
 export type TrafficMetered = {
   type: 'TrafficMetered';

@@ -14,6 +14,8 @@ export interface AccountsContext {
   pricing: AccountPricing;
   payments: PaymentProcessor | null;
   jwtKey: Uint8Array;
+  /** Seals what must be read back (rotation tokens, a port password for its first minutes): the fleet's keyring. */
+  sealer: { seal(plain: string): string; open(sealed: string): string };
 }
 
 export function accountPricingFromConfig(config: Config): AccountPricing {
@@ -34,7 +36,7 @@ export function accountsContext(infra: Infrastructure, payments: PaymentProcesso
     processKeys.set(infra, jwtKey);
     infra.logger.warn('JWT_SECRET is not set: sign-in tokens are signed with a random per-process key and stop working on restart');
   }
-  return { infra, pricing: accountPricingFromConfig(infra.config), payments, jwtKey };
+  return { infra, pricing: accountPricingFromConfig(infra.config), payments, jwtKey, sealer: infra.secrets };
 }
 
 /** Decide on the account stream, then wait until the named read models show it (read-your-writes). */

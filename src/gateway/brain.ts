@@ -7,6 +7,8 @@ import type { Infrastructure } from '../infrastructure.ts';
 import { AccountBudget, MemoryBudgetLedger, sliceFor, type BudgetLedger } from './budget.ts';
 import { GatewayCoordination } from './coordination.ts';
 import { resolveCredential, type Credential } from './credentials.ts';
+import { accountTraffic } from './account-credentials.ts';
+import { findAccountPort } from '../../projections/account-ports.ts';
 import { AccountLimits } from './limits.ts';
 import type { TrafficMeter } from './meter.ts';
 import { Router, type DeviceRanker } from './routing.ts';
@@ -64,6 +66,8 @@ export class MarketplaceBrain implements GatewayBrain {
   private readonly ledger: BudgetLedger;
   private readonly pak: PakAccess | undefined;
   private readonly onPasswordChanged = (accountId: string) => void this.recheckPassword(accountId);
+  /** An account port deleted, moved or given new credentials: its tunnels close (they reopen with the new state). */
+  private readonly onPortChanged = (portId: string) => { const s = this.accounts.get(`aport-${portId}`); if (s) void this.refreshAccount(s).then((ok) => { if (!ok) this.revokeAll(s); else if (s.leases.size) this.revokeAll(s); }); };
 
   constructor(private readonly infra: Infrastructure, private readonly meter: TrafficMeter, options: BrainOptions) {
     const { limiterStore: _store, ledger, coordination, limits, pak, ...rest } = options;
@@ -91,6 +95,7 @@ export class MarketplaceBrain implements GatewayBrain {
     this.authLimiter = limiter('gw-auth', a.points, a.perSeconds, a.blockSeconds);
     this.escalation = limiter('gw-auth-escalation', a.escalateAfterBlocks, 3600, a.escalatedBlockSeconds);
     infra.events.on('pool-password-changed', this.onPasswordChanged);
+    infra.events.on('account-port-changed', this.onPortChanged);
   }
 
   private refresher: NodeJS.Timeout | undefined;
@@ -104,6 +109,7 @@ export class MarketplaceBrain implements GatewayBrain {
   close(): void {
     clearInterval(this.refresher);
     this.infra.events.off('pool-password-changed', this.onPasswordChanged);
+    this.infra.events.off('account-port-changed', this.onPortChanged);
   }
 
   async refresh(): Promise<void> {
@@ -111,7 +117,9 @@ export class MarketplaceBrain implements GatewayBrain {
     for (const state of this.accounts.values()) {
       await state.budget.maintain().catch((err) => this.infra.logger.warn({ err, account: state.id }, 'gateway budget upkeep failed'));
       if (state.leases.size === 0) continue;
-      if (state.kind === 'pak') {
+      if (state.kind === 'aport' || state.kind === 'apool') {
+        if (!(await this.refreshAccount(state))) { this.revokeAll(state); continue; }
+      } else if (state.kind === 'pak') {
         const row = await this.pak?.row(state.id); // disable/regenerate/delete are cut by PakAccess itself
         if (!row) continue;
         if (row.traffic_cap_bytes !== null) state.totalBytes = BigInt(row.traffic_cap_bytes);
@@ -208,7 +216,7 @@ export class MarketplaceBrain implements GatewayBrain {
 
   private account(credential: Credential): AccountState {
     const kind: AccountKind = credential.kind === 'port' ? 'session' : credential.kind;
-    const id = credential.kind === 'port' ? credential.session.session_id : credential.kind === 'pak' ? credential.key.key_id : credential.account.account_id;
+    const id = credential.kind === 'port' ? credential.session.session_id : credential.kind === 'pak' ? credential.key.key_id : credential.kind === 'aport' ? credential.port.port_id : credential.kind === 'apool' ? credential.accountId : credential.account.account_id;
     const key = `${kind}-${id}`;
     let state = this.accounts.get(key);
     if (!state) {
@@ -223,6 +231,8 @@ export class MarketplaceBrain implements GatewayBrain {
     state.totalBytes = credential.totalBytes;
     state.usedBytes = credential.usedBytes;
     if (credential.kind === 'pool') state.passwordHash = credential.account.password_hash;
+    if (credential.kind === 'aport') state.passwordHash = credential.port.password_hash;
+    if (credential.kind === 'apool') state.passwordHash = credential.passwordHash;
     this.accounts.set(`${kind}-${id}`, state);
     return state;
   }
@@ -235,8 +245,28 @@ export class MarketplaceBrain implements GatewayBrain {
     for (const controller of account.leases) controller.abort(new Error('revoked'));
   }
 
+  /** Account ports and account pool access: balance from the account, and the password still the one that opened the tunnels. */
+  private async refreshAccount(state: AccountState): Promise<boolean> {
+    if (state.kind === 'aport') {
+      const port = await findAccountPort(this.infra.database.db, state.id);
+      if (!port || port.status !== 'active' || port.password_hash !== state.passwordHash || new Date(port.expires_at) <= this.infra.clock.now()) return false;
+      const t = await accountTraffic(this.infra, port.account_id, port.slot_type);
+      if (!t || !t.account.is_active) return false;
+      state.totalBytes = t.totalBytes;
+      state.usedBytes = t.usedBytes;
+      return true;
+    }
+    const t = await accountTraffic(this.infra, state.id, 'shared');
+    if (!t || !t.account.is_active || t.account.pool_password_hash !== state.passwordHash) return false;
+    state.totalBytes = t.totalBytes;
+    state.usedBytes = t.usedBytes;
+    return true;
+  }
+
   /** Regenerated password: tunnels opened with the old one close now. */
   private async recheckPassword(accountId: string): Promise<void> {
+    const own = this.accounts.get(`apool-${accountId}`);
+    if (own && !(await this.refreshAccount(own))) this.revokeAll(own);
     const state = this.accounts.get(`pool-${accountId}`);
     if (!state) return;
     const row = await findPoolAccount(this.infra.database.db, accountId);

@@ -5,11 +5,13 @@ import { findPortByUsername, findSession, type PortRow, type SessionRow } from '
 import type { GatewayFailure } from '../../adapters/gateway/brain.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { sha256Hex } from '../x402/secrets.ts';
+import { isAccountId, resolveAccountPool, resolveAccountPort, type AccountCredential } from './account-credentials.ts';
 import type { PakAccess, PakCredential } from './pak.ts';
 
 export type Credential =
   | { kind: 'port'; port: PortRow; session: SessionRow; totalBytes: bigint; usedBytes: bigint }
   | { kind: 'pool'; account: PoolAccountRow; parsed: ParsedUsername; totalBytes: bigint; usedBytes: bigint }
+  | AccountCredential
   | PakCredential;
 
 const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -29,7 +31,10 @@ export async function resolveCredential(infra: Infrastructure, username: string,
     if (!session || session.status !== 'active' || new Date(session.expires_at).getTime() <= now) return invalid('the session has expired; buy or top up');
     return { ok: true, credential: { kind: 'port', port, session, totalBytes: BigInt(session.traffic_bytes), usedBytes: BigInt(session.traffic_used_bytes) } };
   }
+  // an account port's own login (seed 002: proxyLogin / proxyPassword)
+  if (!username.startsWith('psx_')) { const own = await resolveAccountPort(infra, username, password); if (own) return own; }
   const parsed = parsePoolUsername(username, { maxTtlSeconds: 3600 });
+  if (parsed.ok && isAccountId(parsed.value.account) && !password.startsWith('pak_')) return resolveAccountPool(infra, parsed.value, password);
   if (!parsed.ok) return parsed.notPool ? invalid('bad credentials') : { ok: false, failure: { code: 'E_USERNAME_PARSE', message: parsed.error.message } };
   // a reseller's pool-access key: the reseller's username, the customer's pak_ as the password
   if (password.startsWith('pak_')) return pak ? pak.access.resolve(parsed.value, password, pak.clientAddress) : invalid('pak_ pool-access keys are not accepted by this gateway');

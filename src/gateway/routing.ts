@@ -50,6 +50,8 @@ export class Router {
   }
 
   async route(accountKey: string, credential: Credential, failed: Set<string>): Promise<Routed> {
+    if (credential.kind === 'aport') return this.routeDevice(credential.port.device_id, failed, "this port's modem is offline; rotate or reconfigure the port");
+    if (credential.kind === 'apool') return this.routePool(accountKey, credential.accountId, credential.parsed, failed);
     return credential.kind === 'port' ? this.routePort(credential, failed) : this.routePool(accountKey, credential.kind === 'pak' ? credential.key.key_id : credential.account.account_id, credential.parsed, failed);
   }
 
@@ -65,6 +67,12 @@ export class Router {
 
   private async stickySet(key: string, value: string, ttlMs: number): Promise<void> {
     await this.coordination.run(() => this.infra.kv.set(key, value, { ttlMs }), () => this.localSticky.set(key, value, { ttlMs }));
+  }
+
+  private async routeDevice(deviceId: string, failed: Set<string>, offline: string): Promise<Routed> {
+    const device = await findDevice(this.infra.database.db, deviceId);
+    if (!device || device.status !== 'active' || !device.online || failed.has(device.device_id)) return { ok: false, failure: { code: 'E_STOCK_DEGRADED', message: offline } };
+    return { ok: true, upstream: { deviceId: device.device_id, url: openUpstream(this.infra.secrets, device.upstream) } };
   }
 
   private async routePort(credential: Extract<Credential, { kind: 'port' }>, failed: Set<string>): Promise<Routed> {

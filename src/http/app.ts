@@ -9,6 +9,7 @@ import { discoveryRouter } from './routes/discovery.ts';
 import './routes/x402.docs.ts';
 import './routes/pool-api.docs.ts';
 import './routes/account.docs.ts';
+import './routes/account-api.docs.ts';
 import { healthRouter } from './routes/health.ts';
 import { peerAgentsRouter } from './routes/peer-agents.ts';
 import { rotateRouter } from './routes/rotate.ts';
@@ -37,6 +38,12 @@ import { poolApiAuthRouter } from './routes/pool-api-auth.ts';
 import { poolApiProxiesRouter } from './routes/pool-api-proxies.ts';
 import { poolApiSourcesRouter } from './routes/pool-api-sources.ts';
 import { poolApiStatsRouter } from './routes/pool-api-stats.ts';
+import { accountPortsRouter } from './routes/account-ports.ts';
+import { accountRotationRouter } from './routes/account-rotation.ts';
+import { accountBillingRouter } from './routes/account-billing.ts';
+import { accountOverviewRouter } from './routes/account-overview.ts';
+import { accountReferenceRouter } from './routes/account-reference.ts';
+import { accountUnsupportedRouter } from './routes/account-unsupported.ts';
 
 export function createApp(infra: Infrastructure, payments: PaymentProcessor | null = infra.payments): Express {
   const ctx: X402Context = { infra, prices: pricesFromConfig(infra.config), payments };
@@ -65,9 +72,10 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.get('/.well-known/x402.json', discovery.discovery);
   app.use(discoveryRouter(ctx));
   app.use('/v1', referenceCatalogRouter(infra));
+  const accounts = accountsContext(infra, payments);
+  app.use(accountRotationRouter(accounts)); // before rotateRouter: /rotate/:token of account ports
   app.use(rotateRouter(infra));
   app.use('/v1/peer', peerAgentsRouter(infra));
-  const accounts = accountsContext(infra, payments);
   app.use(accountAuthRouter(accounts, new LoginGuard(infra.config.LOGIN_MAX_FAILURES, null)));
   app.use(accountApiKeysRouter(accounts));
   app.use(accountAdminRouter(accounts));
@@ -79,6 +87,11 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use(poolApiSourcesRouter(pool));
   app.use(poolApiProxiesRouter(pool));
   app.use(poolApiStatsRouter(pool));
+  app.use(accountReferenceRouter(accounts));
+  app.use(accountPortsRouter(accounts));
+  app.use(accountBillingRouter(accounts));
+  app.use(accountOverviewRouter(accounts));
+  app.use(accountUnsupportedRouter());
   app.use(notFound);
   app.use(errorHandler);
   return app;

@@ -53,6 +53,7 @@ export class SessionWorker {
   private async freeOrphanSlots(now: Date): Promise<number> {
     let freed = 0;
     for (const slot of await slotHolders(this.infra.database.db, new Date(now.getTime() - ORPHAN_SLOT_AFTER_MS))) {
+      if (String(slot.session_id).startsWith('account-')) continue; // account ports: src/accounts/worker.ts
       const state = await loadSession(this.infra, slot.session_id as string);
       const port = state.status === 'none' ? undefined : state.ports[slot.port_id as string];
       if (port?.active && port.deviceId === slot.device_id) continue;

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { countryName } from '../../../domain/fleet/countries.ts';
+import { countryRef, referenceId, resolveCountry } from '../../../domain/reference/countries.ts';
 import { carrierAvailability, cityAvailability, countryAvailability } from '../../../projections/devices.ts';
 import type { Infrastructure } from '../../infrastructure.ts';
 import { ApiError } from '../errors.ts';
@@ -13,7 +14,7 @@ import { parse } from '../validate.ts';
  * cities and carriers here (the official MCP server's x402_list_countries / _cities / _carriers).
  */
 
-const countryQuery = z.object({ country: country2.meta({ description: 'ISO 3166-1 alpha-2' }) });
+const countryQuery = z.object({ country: z.union([country2, z.string().regex(/^[a-f0-9]{24}$/)]).meta({ description: 'ISO 3166-1 alpha-2 (or the country _id of /v1/countries)' }) });
 const countryBody = z.object({ code: z.string(), name: z.string(), availableDevices: z.number().int(), isActive: z.boolean() });
 const cityBody = z.object({ name: z.string(), code: z.string(), region: z.string().nullable(), country: z.string(), freeDeviceCount: z.number().int() });
 const carrierBody = z.object({ name: z.string(), code: z.string(), brand: z.string(), mcc: z.string().nullable(), mnc: z.string().nullable(), technology: z.string().nullable(), country: z.string(), freeDeviceCount: z.number().int() });
@@ -34,24 +35,26 @@ const token = (name: string) => name.toLowerCase().normalize('NFKD').replace(/[^
 export function referenceCatalogRouter(infra: Infrastructure): Router {
   const router = Router();
   const country = (query: unknown) => {
-    const code = parse(countryQuery, query).country.toUpperCase();
+    const given = parse(countryQuery, query).country;
+    const code = resolveCountry(given)?.code ?? given.toUpperCase();
     if (!countryName(code)) throw new ApiError(400, 'INVALID_COUNTRY', `${code} is not an ISO 3166-1 alpha-2 country code`);
     return code;
   };
 
   router.get('/countries', async (_req, res) => {
     const rows = await countryAvailability(infra.database.db);
-    res.json(rows.map((r) => ({ code: r.code, name: countryName(r.code) ?? r.code, availableDevices: r.availableDevices, isActive: true })));
+    // _id, iso3 and phoneCode: seed 002's country object (ids derived from the code: stable everywhere)
+    res.json(rows.map((r) => ({ _id: countryRef(r.code)._id, code: r.code, iso3: countryRef(r.code).iso3, phoneCode: countryRef(r.code).phoneCode, name: countryName(r.code) ?? r.code, availableDevices: r.availableDevices, isActive: true })));
   });
 
   router.get('/cities', async (req, res) => {
     const code = country(req.query);
-    res.json((await cityAvailability(infra.database.db, code)).map((c) => ({ name: c.name, code: token(c.name), region: c.region, country: code, freeDeviceCount: c.freeDeviceCount })));
+    res.json((await cityAvailability(infra.database.db, code)).map((c) => ({ _id: referenceId('city', code, c.name), name: c.name, code: token(c.name), region: c.region, country: code, freeDeviceCount: c.freeDeviceCount })));
   });
 
   router.get('/carriers', async (req, res) => {
     const code = country(req.query);
-    res.json((await carrierAvailability(infra.database.db, code)).map((c) => ({ name: c.name, code: token(c.brand || c.name), brand: c.brand, mcc: c.mcc, mnc: c.mnc, technology: c.technology, country: code, freeDeviceCount: c.freeDeviceCount })));
+    res.json((await carrierAvailability(infra.database.db, code)).map((c) => ({ _id: referenceId('carrier', code, c.name), name: c.name, code: token(c.brand || c.name), brand: c.brand, mcc: c.mcc, mnc: c.mnc, technology: c.technology, country: code, freeDeviceCount: c.freeDeviceCount })));
   });
 
   return router;

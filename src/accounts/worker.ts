@@ -1,0 +1,57 @@
+import { portsDueForRotation, portsPastExpiry } from '../../projections/account-ports.ts';
+import type { Infrastructure } from '../infrastructure.ts';
+import { accountsContext, type AccountsContext } from './context.ts';
+import { deletePort } from './ports.ts';
+import { rotatePort } from './rotation.ts';
+
+const ORIGIN = { actor: 'worker', correlationId: 'account-worker' };
+
+/**
+ * The worker's account duties: automatic rotation (rotation-settings, triggerType automatic) and removing
+ * ports past their expiresAt (their device and account slots are freed). `tick` is one pass, so tests
+ * drive it with an injected clock.
+ */
+export class AccountWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+  private readonly ctx: AccountsContext;
+
+  constructor(infra: Infrastructure) {
+    this.ctx = accountsContext(infra);
+  }
+
+  start(intervalMs: number): void {
+    const loop = () => {
+      this.running = this.tick().catch((err) => this.ctx.infra.logger.error({ err }, 'account worker pass failed'));
+      this.running.finally(() => { if (this.timer) this.timer = setTimeout(loop, intervalMs); });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  async tick(): Promise<{ rotated: number; failed: number; expired: number }> {
+    const now = this.ctx.infra.clock.now();
+    const db = this.ctx.infra.database.db;
+    let rotated = 0, failed = 0, expired = 0;
+    for (const port of await portsPastExpiry(db, now)) {
+      await deletePort(this.ctx, port, 'expired', ORIGIN);
+      expired++;
+    }
+    for (const port of await portsDueForRotation(db, now)) {
+      try {
+        await rotatePort(this.ctx, port, 'automatic', ORIGIN);
+        rotated++;
+      } catch (err) {
+        // a failed attempt without a device is in the history; others (cooldown, reset endpoint down) wait for the next pass
+        failed++;
+        this.ctx.infra.logger.warn({ err, portId: port.port_id }, 'automatic rotation failed');
+      }
+    }
+    return { rotated, failed, expired };
+  }
+}
