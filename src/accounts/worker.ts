@@ -3,6 +3,7 @@ import type { Infrastructure } from '../infrastructure.ts';
 import { accountsContext, type AccountsContext } from './context.ts';
 import { deletePort } from './ports.ts';
 import { rotatePort } from './rotation.ts';
+import { PeriodicTask } from '../periodic.ts';
 
 const ORIGIN = { actor: 'worker', correlationId: 'account-worker' };
 
@@ -11,27 +12,12 @@ const ORIGIN = { actor: 'worker', correlationId: 'account-worker' };
  * ports past their expiresAt (their device and account slots are freed). `tick` is one pass, so tests
  * drive it with an injected clock.
  */
-export class AccountWorker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
+export class AccountWorker extends PeriodicTask {
   private readonly ctx: AccountsContext;
 
   constructor(infra: Infrastructure) {
+    super(infra.logger, 'account worker');
     this.ctx = accountsContext(infra);
-  }
-
-  start(intervalMs: number): void {
-    const loop = () => {
-      this.running = this.tick().catch((err) => this.ctx.infra.logger.error({ err }, 'account worker pass failed'));
-      this.running.finally(() => { if (this.timer) this.timer = setTimeout(loop, intervalMs); });
-    };
-    this.timer = setTimeout(loop, 0);
-  }
-
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
   }
 
   async tick(): Promise<{ rotated: number; failed: number; expired: number }> {

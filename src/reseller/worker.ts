@@ -1,29 +1,16 @@
 import { poolKeysToSuspend } from '../../projections/pool-keys.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { suspendPoolKey } from './keys.ts';
+import { PeriodicTask } from '../periodic.ts';
 
 /**
  * Suspends enabled pak_ keys whose usage reached the cap or whose expiry passed (the gateway does
  * the same the moment it cuts a key at its cap; the decider makes either one a no-op afterwards).
  */
-export class PoolKeyWorker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
+export class PoolKeyWorker extends PeriodicTask {
 
-  constructor(private readonly infra: Infrastructure) {}
-
-  start(intervalMs: number): void {
-    const loop = () => {
-      this.running = this.tick().catch((err) => this.infra.logger.error({ err }, 'pool-key worker pass failed'));
-      this.running.finally(() => { if (this.timer) this.timer = setTimeout(loop, intervalMs); });
-    };
-    this.timer = setTimeout(loop, 0);
-  }
-
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  constructor(private readonly infra: Infrastructure) {
+    super(infra.logger, 'pool-key worker');
   }
 
   async tick(): Promise<number> {

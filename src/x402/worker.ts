@@ -6,6 +6,7 @@ import { handleCommand } from '../commands/handle.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { releaseSlot } from './allocation.ts';
 import { loadSession } from './session-state.ts';
+import { PeriodicTask } from '../periodic.ts';
 
 const ORIGIN = { actor: 'worker', correlationId: 'worker' };
 /** A slot whose port never reached its session (a crash between the two appends) is freed after this. */
@@ -16,24 +17,10 @@ const ORPHAN_SLOT_AFTER_MS = 5 * 60_000;
  * their device slots back; frees slots orphaned by an interrupted allocation. `tick` is one pass, so
  * tests drive it with an injected clock.
  */
-export class SessionWorker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
+export class SessionWorker extends PeriodicTask {
 
-  constructor(private readonly infra: Infrastructure) {}
-
-  start(intervalMs: number): void {
-    const loop = () => {
-      this.running = this.tick().catch((err) => this.infra.logger.error({ err }, 'worker pass failed'));
-      this.running.finally(() => { if (this.timer) this.timer = setTimeout(loop, intervalMs); });
-    };
-    this.timer = setTimeout(loop, 0);
-  }
-
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  constructor(private readonly infra: Infrastructure) {
+    super(infra.logger, 'worker');
   }
 
   async tick(): Promise<{ expired: number; orphansFreed: number }> {

@@ -36,7 +36,10 @@ describe('the x402 wire of existing agent clients, on a Base-mainnet devnet (cha
 
   it('lists countries, cities and carriers at /v1 and reports the x402 service ok', async () => {
     const countries = await client.countries();
-    expect(countries).to.deep.equal([{ code: 'US', name: 'United States', availableDevices: 2, isActive: true }]);
+    expect(countries).to.have.length(1);
+    // seed 002's country object (_id, iso3, phoneCode) plus what the x402 clients read
+    expect(countries[0]).to.deep.include({ code: 'US', name: 'United States', availableDevices: 2, isActive: true, iso3: 'USA', phoneCode: '+1' });
+    expect(countries[0]._id).to.match(/^[0-9a-f]{24}$/);
     expectDocumented('GET', '/v1/countries', 200, countries);
     const cities = await client.cities('us');
     expect(cities.map((c) => c.name)).to.deep.equal(['Los Angeles', 'New York']);
