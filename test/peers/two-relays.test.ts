@@ -117,6 +117,8 @@ describe('two relay processes behind one gateway (presence in Redis)', function 
     await new Promise((r) => relays[0]!.once('exit', r));
     const remaining = await onlinePeers(service.infra.kv, service.infra.clock.now().getTime());
     expect(remaining).to.have.length(1);
+    // the gateway keeps its list of online peers for 1 s (CACHE_MS in src/peers/peer-pool.ts): past that, it must not pick the dead relay's peer
+    await new Promise((r) => setTimeout(r, 1100));
     for (let i = 0; i < 3; i++) {
       const r = await curl(['-x', `http://psx_tworelays0001-peer-us:secret-pass@127.0.0.1:${http}`, `http://127.0.0.1:${origin.port}/bytes/1000`]);
       expect(r.status).to.equal(200);
