@@ -52,13 +52,16 @@ describe('peer payouts (USDC on the Solana localnet)', function () {
     return out;
   };
   const settle = async () => service.infra.projector.waitFor(await service.infra.store.headPosition(), undefined, 5000);
-  /** The earnings read model once its newest payout has left `approved` (the projector runs concurrently). */
+  /**
+   * The earnings answer once its newest payout has left `approved` and the peers read model (its own projection,
+   * advancing on its own) no longer counts it as pending (the projector runs concurrently).
+   */
   const settledEarnings = async (peer: { deviceId: string; jwt: string }) => {
     const deadline = Date.now() + 10_000;
     for (;;) {
       await settle();
       const e = await api(service.url, 'GET', `/v1/peer/agents/${peer.deviceId}/earnings`, undefined, { authorization: `Bearer ${peer.jwt}` });
-      if (e.body.payouts[0]?.status !== 'approved' || Date.now() > deadline) return e;
+      if ((e.body.payouts[0]?.status !== 'approved' && e.body.totals?.pendingMicro === '0') || Date.now() > deadline) return e;
       await new Promise((r) => setTimeout(r, 100));
     }
   };
