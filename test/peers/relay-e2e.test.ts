@@ -141,6 +141,25 @@ describe('peer network end to end (agent process, relay, gateway peer pool, curl
     expect(ends.slice(before).map((e) => e.end.kind)).to.include('backpressure');
   });
 
+  it('slows a peer down to a client that reads slowly instead of killing the tunnel (flow control, not the 1 MB ceiling)', async () => {
+    const before = ends.length;
+    const socket = net.connect(http, '127.0.0.1');
+    await once(socket, 'connect');
+    const auth = Buffer.from(`${user}-peer-us:${pass}`).toString('base64');
+    socket.write(`CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic ${auth}\r\n\r\n`);
+    const [answer] = await once(socket, 'data');
+    expect(answer.toString()).to.match(/^HTTP\/1\.1 200/);
+    const size = 6_000_000;
+    socket.write(`GET /bytes/${size} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    // ~6 MB/s at most (a 64 KB read every 10 ms): far slower than the peer, so without flow control
+    // more than the 1 MB ceiling piles up at the relay and the tunnel is killed
+    let got = 0;
+    socket.on('data', (d: Buffer) => { got += d.length; socket.pause(); setTimeout(() => socket.resume(), 10); });
+    await new Promise<void>((resolve, reject) => { socket.once('end', resolve); socket.once('error', reject); });
+    expect(got).to.be.greaterThan(size);
+    expect(ends.slice(before).map((e) => e.end.kind)).to.not.include('backpressure');
+  });
+
   it('refuses a third connection per device, a bad token (4001) and an expired one (4002)', async () => {
     const reg = await register('triple');
     const a = await SdkLikePeer.connect(relayUrl, reg.jwt, { localAddress: '127.0.0.2', country: 'DE' });

@@ -284,8 +284,18 @@ export class PeerAgent {
     const socket = this.tunnels.get(f.sessionId);
     if (!socket) return;
     if (f.type === FRAME_CLOSE) { this.tunnels.delete(f.sessionId); socket.end(); return; }
-    if (f.type === FRAME_DATA) socket.write(f.payload);
+    if (f.type !== FRAME_DATA) return;
+    socket.write(f.payload);
+    // an origin slower than the buyer's upload: stop reading the relay until it drains (TCP pushes back)
+    if (socket.writableLength >= 1024 * 1024 && !this.slowTargets.has(socket)) {
+      this.slowTargets.add(socket);
+      if (this.slowTargets.size === 1) this.ws?.pause();
+      const done = () => { if (this.slowTargets.delete(socket) && this.slowTargets.size === 0) this.ws?.resume(); };
+      socket.once('drain', done);
+      socket.once('close', done);
+    }
   }
+  private readonly slowTargets = new Set<net.Socket>();
 
   /** The legacy flow: one HTTP request in a JSON message, the whole answer back base64-encoded. */
   private async proxyRequest(p: Extract<RelayMessage, { type: 'proxy_request' }>['payload']): Promise<void> {
