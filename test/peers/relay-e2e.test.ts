@@ -97,6 +97,28 @@ describe('peer network end to end (agent process, relay, gateway peer pool, curl
     expect(any.status, any.body.toString()).to.equal(200);
   });
 
+  it('sells pool access for a country where only a peer is online (peer capacity counts as stock)', async () => {
+    expect((await api(world.service.url, 'GET', '/v1/x402/pool?tier=mbl&country=de&traffic=1')).status).to.equal(503); // nobody in DE yet
+    const reg = await register('de-only');
+    const peer = await SdkLikePeer.connect(relayUrl, reg.jwt, { localAddress: '127.0.0.2', country: 'DE', behaviour: 'echo' });
+    try {
+      const deadline = Date.now() + 10_000;
+      let quote: Awaited<ReturnType<typeof api>>;
+      do quote = await api(world.service.url, 'GET', '/v1/x402/pool?tier=mbl&country=de&traffic=1');
+      while (quote.status !== 402 && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 100)), true));
+      expect(quote.status, JSON.stringify(quote.body)).to.equal(402);
+      const tx = await world.chains.base.payUsdc(4_000_000n);
+      const bought = await api(world.service.url, 'GET', '/v1/x402/pool?tier=mbl&country=de&traffic=1', undefined, { 'payment-signature': tx });
+      expect(bought.status, JSON.stringify(bought.body)).to.equal(200);
+      const pricing = await api(world.service.url, 'GET', '/v1/x402/pool/pricing');
+      const de = pricing.body.tiers?.[0]?.countries?.find((c: { code: string }) => c.code === 'DE');
+      expect(pricing.status).to.equal(200);
+      expect(de).to.include({ onlineDevices: 0, onlinePeers: 1 });
+    } finally {
+      peer.close();
+    }
+  });
+
   it('kills a tunnel whose peer never sends a byte (open watchdog)', async () => {
     const reg = await register('silent');
     const peer = await SdkLikePeer.connect(relayUrl, reg.jwt, { localAddress: '127.0.0.2', country: 'DE', behaviour: 'silent' });
