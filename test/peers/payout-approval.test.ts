@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Keypair, PublicKey } from '@solana/web3.js';
+import { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import { getBase58Decoder } from '@solana/kit';
 import { peerDecider } from '../../domain/peers/decide.ts';
 import { peerStreamId } from '../../domain/peers/events.ts';
@@ -33,7 +33,8 @@ describe('peer payout approval (admin queue, USDC on the Solana localnet)', func
 
   const usdc = (wallet: string) => chains.solana.localnet.tokenBalance(chains.solana.localnet.usdcMint, new PublicKey(wallet));
   const settle = async () => service.infra.projector.waitFor(await service.infra.store.headPosition(), undefined, 5000);
-  const worker = () => new PayoutWorker(service.infra, { connection: chains.solana.localnet.connection(), treasurySecret: getBase58Decoder().decode(treasury.secretKey), usdcMint: chains.solana.localnet.usdcMint.toBase58() });
+  // a Connection made from the URL alone, as startPayoutWorker makes it (no WebSocket endpoint: the localnet serves none at port+1)
+  const worker = () => new PayoutWorker(service.infra, { connection: new Connection(chains.solana.localnet.rpcUrl, 'confirmed'), treasurySecret: getBase58Decoder().decode(treasury.secretKey), usdcMint: chains.solana.localnet.usdcMint.toBase58() });
   const peerWithdrawing = async () => {
     const wallet = Keypair.generate().publicKey.toBase58();
     const reg = (await api(service.url, 'POST', '/v1/peer/agents/register', { name: 'earner', type: 'claude', walletAddress: wallet })).body;
