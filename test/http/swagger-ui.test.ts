@@ -23,13 +23,14 @@ async function operationsListed(page: Page): Promise<{ ops: string[]; virtualize
       return `${method} ${path?.replace(/\u200b/g, '')}`;
     }));
     for (const op of ops) seen.add(op);
-    const atBottom = await page.evaluate(() => {
+    // Strings, not functions: the tests compile without the DOM library.
+    const atBottom = await page.evaluate<boolean>(`(() => {
       const before = window.scrollY;
       window.scrollBy(0, Math.floor(window.innerHeight * 0.75));
       return window.scrollY === before && window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2;
-    });
+    })()`);
     // Let the virtualizer mount the rows that scrolled in (two frames).
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
     if (atBottom) break;
   }
   return { ops: [...seen], virtualized };
