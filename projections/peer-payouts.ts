@@ -11,7 +11,7 @@ export interface PeerPayoutRow {
   device_id: string;
   amount_micro: bigint | string;
   wallet_address: string;
-  status: 'requested' | 'approved' | 'sent' | 'failed';
+  status: 'requested' | 'approved' | 'sent' | 'failed' | 'rejected';
   attempts: number;
   signature: string | null;
   reason: string | null;
@@ -19,7 +19,7 @@ export interface PeerPayoutRow {
   updated_at: Date | string;
 }
 
-const handled = ['PayoutRequested', 'PayoutApproved', 'PayoutAttempted', 'PayoutSent', 'PayoutFailed'] as const satisfies readonly PeerEventType[];
+const handled = ['PayoutRequested', 'PayoutApproved', 'PayoutAttempted', 'PayoutSent', 'PayoutFailed', 'PayoutRejected'] as const satisfies readonly PeerEventType[];
 
 export const peerPayoutsProjection: Projection = {
   name: 'peer-payouts',
@@ -70,6 +70,9 @@ export const peerPayoutsProjection: Projection = {
         case 'PayoutFailed':
           await row(e.data.payoutId).set({ status: 'failed', reason: e.data.reason, updated_at: e.data.failedAt }).execute();
           break;
+        case 'PayoutRejected':
+          await row(e.data.payoutId).set({ status: 'rejected', reason: `rejected by ${e.data.rejectedBy}: ${e.data.reason}`, updated_at: e.data.rejectedAt }).execute();
+          break;
         default:
           assertNever(e);
       }
@@ -86,3 +89,7 @@ export const approvedPayouts = async (db: Db, limit = 20) =>
 
 export const findPayout = async (db: Db, payoutId: string) =>
   (await db.selectFrom('peer_payouts').selectAll().where('payout_id', '=', payoutId).executeTakeFirst()) as PeerPayoutRow | undefined;
+
+/** Payouts in one status, oldest first (the admin's approval queue). */
+export const payoutsByStatus = async (db: Db, status: PeerPayoutRow['status'], limit = 100) =>
+  (await db.selectFrom('peer_payouts').selectAll().where('status', '=', status).orderBy('requested_at').limit(limit).execute()) as PeerPayoutRow[];

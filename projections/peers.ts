@@ -31,7 +31,7 @@ export interface PeerRow {
   last_traffic_at: Date | string | null;
 }
 
-const handled: readonly PeerEventType[] = ['PeerRegistered', 'PeerWalletChanged', 'PeerClassified', 'PeerTrafficServed', 'PayoutRequested', 'PayoutSent', 'PayoutFailed'];
+const handled: readonly PeerEventType[] = ['PeerRegistered', 'PeerWalletChanged', 'PeerClassified', 'PeerTrafficServed', 'PayoutRequested', 'PayoutSent', 'PayoutFailed', 'PayoutRejected'];
 
 export const peersProjection: Projection = {
   name: 'peers',
@@ -103,6 +103,7 @@ async function applyOne(trx: Db, e: RecordedEvent & PeerEvent): Promise<void> {
       await row(e.data.deviceId).set({ pending_micro: sql`pending_micro - ${e.data.amountMicro}::bigint`, paid_micro: sql`paid_micro + ${e.data.amountMicro}::bigint` }).execute();
       return;
     case 'PayoutFailed':
+    case 'PayoutRejected':
       await row(e.data.deviceId).set({ pending_micro: sql`pending_micro - ${e.data.amountMicro}::bigint`, balance_micro: sql`balance_micro + ${e.data.amountMicro}::bigint` }).execute();
       return;
     case 'PeerTokenRefreshed':

@@ -1,3 +1,4 @@
+import './node-fetch-first.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';

@@ -18,6 +18,8 @@ interface Tunnel {
   up: number;
   down: number;
   grace: NodeJS.Timeout | undefined;
+  /** Set while this tunnel's client holds the link paused: when, and the unread bytes last seen. */
+  blocked: { since: number; unread: number } | undefined;
 }
 
 interface LinkHooks {
@@ -29,12 +31,16 @@ interface LinkHooks {
 
 /** ws buffers above this pause every client socket of the link until the peer has read them. */
 const WS_HIGH_WATER = 4 * 1024 * 1024;
+/** Unread bytes towards a client above which the link stops reading from the peer (at most half the kill ceiling). */
+const CLIENT_HIGH_WATER = 1024 * 1024;
 
 /** One WebSocket connection of a peer device and the tunnels multiplexed over it. */
 export class PeerLink {
   ready: ReadyPeer | null = null;
   private readonly tunnels = new Map<string, Tunnel>();
   private readonly paused = new Set<Socket>();
+  /** Tunnels whose client is slower than the peer: while any is here the WebSocket is paused (TCP pushes back on the peer). */
+  private readonly blocking = new Set<Tunnel>();
   private readonly pending = new Map<string, { resolve: (r: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private alive = true;
 
@@ -119,13 +125,27 @@ export class PeerLink {
     t.lastActivity = Date.now();
     this.hooks.onTraffic(0, f.payload.length);
     t.socket.write(f.payload);
-    // the client stopped reading and bytes pile up in our buffer: the seed's 8 MB ceiling
-    if (t.socket.writableLength >= this.options.backpressureBytes) this.end(t, 'backpressure', `${t.socket.writableLength} bytes unread`, true);
+    // the seed's 8 MB ceiling (frames already read when the link paused can still push a tunnel over it)
+    if (t.socket.writableLength >= this.options.backpressureBytes) return this.end(t, 'backpressure', `${t.socket.writableLength} bytes unread`, true);
+    // a client slower than its peer: stop reading the peer's socket until it drains, rather than buffer
+    // without bound or kill a download that is merely slow (one client holds up the peer's other tunnels
+    // meanwhile, so one that makes no progress is killed by the sweep)
+    if (!t.blocked && t.socket.writableLength >= Math.min(CLIENT_HIGH_WATER, this.options.backpressureBytes / 2)) {
+      t.blocked = { since: Date.now(), unread: t.socket.writableLength };
+      this.blocking.add(t);
+      if (this.blocking.size === 1) this.ws.pause();
+      t.socket.once('drain', () => this.unblock(t));
+    }
+  }
+
+  private unblock(t: Tunnel): void {
+    t.blocked = undefined;
+    if (this.blocking.delete(t) && this.blocking.size === 0 && this.ws.isPaused) this.ws.resume();
   }
 
   openTunnel(sessionId: string, host: string, port: number, socket: Socket, head: Buffer): void {
     const now = Date.now();
-    const t: Tunnel = { sessionId, socket, state: 'opening', startedAt: now, answeredAt: 0, lastActivity: now, up: 0, down: 0, grace: undefined };
+    const t: Tunnel = { sessionId, socket, state: 'opening', startedAt: now, answeredAt: 0, lastActivity: now, up: 0, down: 0, grace: undefined, blocked: undefined };
     this.tunnels.set(sessionId, t);
     socket.pause();
     if (head.length) socket.unshift(head);
@@ -182,6 +202,7 @@ export class PeerLink {
     t.state = 'closed';
     this.tunnels.delete(t.sessionId);
     this.paused.delete(t.socket);
+    this.unblock(t);
     if (!fromClient || kind !== 'client_gone') {
       if (kill) t.socket.destroy();
       else t.socket.end();
@@ -193,7 +214,15 @@ export class PeerLink {
 
   /** The watchdogs, run by the relay's one timer. */
   sweep(now: number): void {
+    // while a slow client holds the link paused the peer's bytes can't arrive: no tunnel is judged idle
+    const held = this.blocking.size > 0;
     for (const t of this.tunnels.values()) {
+      if (held && t.state === 'open') { t.lastActivity = now; if (t.down === 0) t.answeredAt = now; }
+      if (t.blocked) {
+        const unread = t.socket.writableLength;
+        if (unread < t.blocked.unread) t.blocked = { since: now, unread }; // it reads, slowly
+        else if (now - t.blocked.since > this.options.openTimeoutMs) { this.end(t, 'backpressure', `${unread} bytes unread for ${now - t.blocked.since} ms`, true); continue; }
+      }
       if (t.state === 'opening' && now - t.startedAt > this.options.openTimeoutMs) this.failOpen(t.sessionId, 'timeout');
       else if (t.state === 'open' && t.down === 0 && now - t.answeredAt > this.options.openTimeoutMs) this.end(t, 'open_timeout', `no bytes from the peer within ${this.options.openTimeoutMs} ms`, true);
       else if (t.state === 'open' && now - t.lastActivity > this.options.stallTimeoutMs) this.end(t, 'stalled', `idle for ${this.options.stallTimeoutMs} ms`, true);

@@ -25,6 +25,7 @@ export type PeerCommand =
   | { type: 'RecordPeerTraffic'; data: { bytesUp: bigint; bytesDown: bigint; ipType: IpType; rateMicroPerGB: bigint; tunnels: number; from: Date; relay: string } }
   | { type: 'RequestWithdrawal'; data: { payoutId: string; needsApproval: boolean } }
   | { type: 'ApprovePayout'; data: { payoutId: string; approvedBy: string } }
+  | { type: 'RejectPayout'; data: { payoutId: string; rejectedBy: string; reason: string } }
   | { type: 'RecordPayoutAttempt'; data: { payoutId: string; reference: string; lastValidBlockHeight: number } }
   | { type: 'RecordPayoutSent'; data: { payoutId: string; signature: string; foundByReference: boolean } }
   | { type: 'RecordPayoutFailed'; data: { payoutId: string; reason: string } };
@@ -95,8 +96,16 @@ export const peerDecider = {
       }
       case 'ApprovePayout': {
         const p = requirePayout(peer, command.data.payoutId);
-        if (p.status !== 'requested') return [];
+        if (p.status === 'approved' || p.status === 'sent') return [];
+        if (p.status !== 'requested') throw new DomainError('conflict', 'PAYOUT_NOT_PENDING', `payout ${p.payoutId} is ${p.status}`);
         return [{ type: 'PayoutApproved', data: { deviceId: d, payoutId: p.payoutId, approvedBy: command.data.approvedBy, approvedAt: at } }];
+      }
+      case 'RejectPayout': {
+        const p = requirePayout(peer, command.data.payoutId);
+        if (p.status === 'rejected') return [];
+        // once approved the worker may already be sending it: only a payout still awaiting approval can be refused
+        if (p.status !== 'requested') throw new DomainError('conflict', 'PAYOUT_NOT_PENDING', `payout ${p.payoutId} is ${p.status}`);
+        return [{ type: 'PayoutRejected', data: { deviceId: d, payoutId: p.payoutId, amountMicro: p.amountMicro.toString(), rejectedBy: command.data.rejectedBy, reason: command.data.reason, rejectedAt: at } }];
       }
       case 'RecordPayoutAttempt': {
         const p = requirePayout(peer, command.data.payoutId);

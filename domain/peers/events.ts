@@ -42,7 +42,9 @@ export type PeerEvent =
       data: { deviceId: string; payoutId: string; attempt: number; reference: string; lastValidBlockHeight: number; attemptedAt: string };
     }
   | { type: 'PayoutSent'; data: { deviceId: string; payoutId: string; signature: string; amountMicro: string; walletAddress: string; foundByReference: boolean; sentAt: string } }
-  | { type: 'PayoutFailed'; data: { deviceId: string; payoutId: string; amountMicro: string; reason: string; failedAt: string } };
+  | { type: 'PayoutFailed'; data: { deviceId: string; payoutId: string; amountMicro: string; reason: string; failedAt: string } }
+  /** An admin refused a payout awaiting approval (PEER_PAYOUT_APPROVAL=manual): the money goes back on the balance. */
+  | { type: 'PayoutRejected'; data: { deviceId: string; payoutId: string; amountMicro: string; rejectedBy: string; reason: string; rejectedAt: string } };
 
 export type PeerEventType = PeerEvent['type'];
 export const peerStreamId = (deviceId: string) => `peer-${deviceId}`;

@@ -1,7 +1,7 @@
 import { assertNever } from '../shared/errors.ts';
 import type { IpType, PeerEvent, PeerKind } from './events.ts';
 
-export type PayoutStatus = 'requested' | 'approved' | 'sent' | 'failed';
+export type PayoutStatus = 'requested' | 'approved' | 'sent' | 'failed' | 'rejected';
 
 export interface PayoutState {
   payoutId: string;
@@ -85,6 +85,8 @@ export function evolvePeer(state: PeerState, event: PeerEvent): PeerState {
     case 'PayoutFailed':
       // the money goes back on the balance
       return { ...state, balanceMicro: state.balanceMicro + BigInt(event.data.amountMicro), payouts: payout(event.data.payoutId, (p) => ({ ...p, status: 'failed' })) };
+    case 'PayoutRejected':
+      return { ...state, balanceMicro: state.balanceMicro + BigInt(event.data.amountMicro), payouts: payout(event.data.payoutId, (p) => ({ ...p, status: 'rejected' })) };
     default:
       return assertNever(event);
   }

@@ -1,7 +1,7 @@
 import type { GatewayFailure, Upstream } from '../../adapters/gateway/brain.ts';
 import type { PeerPool } from '../peers/peer-pool.ts';
 import { MemoryKeyValue } from '../../adapters/cache/memory.ts';
-import { decideRotation, type SessionRecord } from '../../domain/gateway/rotation.ts';
+import { DEFAULT_ROTATION_POLICY, decideRotation, type SessionRecord } from '../../domain/gateway/rotation.ts';
 import type { ParsedUsername } from '../../domain/gateway/username.ts';
 import { findDevice } from '../../projections/devices.ts';
 import { openUpstream } from '../fleet/secrets.ts';
@@ -87,7 +87,8 @@ export class Router {
     if (parsed.pool === 'peer' || parsed.pool === 'any') {
       const pc = parsed.country === 'any' ? 'any' : parsed.country.toUpperCase();
       const choice = this.peers
-        ? await this.peers.choose(parsed.pool, pc, [...new Set([...failed, ...this.recentlyFailed()])], (q) => this.rank(q))
+        ? await this.peers.choose(parsed.pool, pc, [...new Set([...failed, ...this.recentlyFailed()])], (q) => this.rank(q),
+          parsed.sid ? { key: `peer-sticky:${accountId}:${parsed.sid}`, ttlMs: (parsed.ttlSeconds ?? DEFAULT_ROTATION_POLICY.defaultTtlSeconds) * 1000 } : undefined)
         : { kind: parsed.pool === 'peer' ? ('none' as const) : ('modem' as const) };
       if (choice.kind === 'peer') return { ok: true, upstream: choice.upstream };
       if (choice.kind === 'none') return { ok: false, failure: { code: 'E_NO_STOCK_COUNTRY', message: `no online peer for peer-${parsed.country}; retry in 60s or use -mbl-` } };

@@ -13,6 +13,7 @@ import './routes/account-api.docs.ts';
 import './routes/account-notifications.docs.ts';
 import { healthRouter } from './routes/health.ts';
 import { peerAgentsRouter } from './routes/peer-agents.ts';
+import { peerAdminRouter } from './routes/peer-admin.ts';
 import { rotateRouter } from './routes/rotate.ts';
 import { x402CatalogRouter } from './routes/x402-catalog.ts';
 import { x402DiscoveryRouter } from './routes/x402-discovery.ts';
@@ -60,6 +61,7 @@ export function createApp(infra: Infrastructure, payments: PaymentProcessor | nu
   app.use(healthRouter(infra));
   app.use(docsRouter(infra));
   app.use('/v1/admin/devices', adminDevicesRouter(infra));
+  app.use('/v1/admin/peer', peerAdminRouter(infra));
   // Agent clients (the official MCP server) join their base URL with /x402/…: the x402 routers answer under both.
   const x402 = express.Router();
   x402.use(x402CatalogRouter(infra));

@@ -52,6 +52,30 @@ export async function onlinePeers(kv: KeyValue, nowMs: number): Promise<PeerPres
   return out;
 }
 
+/** The relays themselves (their public URL and load), so a draining relay can hand its peers to another. */
+export interface RelayPresence { relayId: string; publicUrl: string; peers: number; seenAt: number }
+const RELAYS = 'relays:online';
+
+export async function publishRelay(kv: KeyValue, r: RelayPresence): Promise<void> {
+  await kv.mapSet(RELAYS, r.relayId, JSON.stringify(r));
+}
+
+export async function withdrawRelay(kv: KeyValue, relayId: string): Promise<void> {
+  await kv.mapDelete(RELAYS, relayId);
+}
+
+/** Live relays other than `self`, least loaded first. */
+export async function otherRelays(kv: KeyValue, self: string, nowMs: number): Promise<RelayPresence[]> {
+  const out: RelayPresence[] = [];
+  for (const raw of Object.values(await kv.mapGetAll(RELAYS))) {
+    try {
+      const r = JSON.parse(raw) as RelayPresence;
+      if (r.relayId !== self && nowMs - r.seenAt <= PRESENCE_STALE_MS) out.push(r);
+    } catch { /* a torn record is skipped */ }
+  }
+  return out.sort((a, b) => a.peers - b.peers);
+}
+
 export async function peerPresence(kv: KeyValue, deviceId: string, nowMs: number): Promise<PeerPresence | null> {
   return (await onlinePeers(kv, nowMs)).find((p) => p.deviceId === deviceId) ?? null;
 }

@@ -8,11 +8,13 @@ import { IP_TYPES, type IpType } from '../../domain/peers/events.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { peerCommand } from './agents.ts';
 import { peerContext } from './context.ts';
-import { publishPresence, withdrawPresence, type PeerHealth, type PeerPresence } from './presence.ts';
+import { otherRelays, publishPresence, publishRelay, withdrawPresence, withdrawRelay, type PeerHealth, type PeerPresence } from './presence.ts';
 
 /** Answer a CONNECT with 200 after this long without tunnel_connected (what SDK peers do). */
 const ACK_GRACE_MS = 250;
 const PRESENCE_REFRESH_MS = 5000;
+/** On shutdown, how long peers get to follow relay_redirect before their connections are closed. */
+const DRAIN_MS = 3000;
 
 interface LocalPeer {
   presence: PeerPresence;
@@ -104,8 +106,11 @@ export async function startRelayRole(infra: Infrastructure): Promise<RelayRole> 
   // an ephemeral port (tests): registration hands out the port actually bound
   if (!config.RELAY_PUBLIC_URL && config.RELAY_PORT === 0) ctx.relayPublicUrl = `ws://${config.GATEWAY_PUBLIC_HOST}:${port}`;
 
+  const announce = () => publishRelay(infra.kv, { relayId, publicUrl: ctx.relayPublicUrl, peers: server.readyPeers().length, seenAt: infra.clock.now().getTime() });
+  await announce();
   const refresh = async () => {
     const now = infra.clock.now().getTime();
+    await announce();
     for (const p of peers.values()) {
       if (p.presence.seenAt === 0) continue;
       p.presence.seenAt = now;
@@ -135,6 +140,18 @@ export async function startRelayRole(infra: Infrastructure): Promise<RelayRole> 
     return flushing;
   };
 
+  /** Draining: hands every peer that supports it to the least loaded other live relay, and waits for them to go. */
+  const drain = async () => {
+    const [target] = await otherRelays(infra.kv, relayId, infra.clock.now().getTime()).catch(() => []);
+    if (!target) return;
+    let sent = 0;
+    for (const p of server.readyPeers()) sent += server.redirect(p.deviceId, target.publicUrl, 'relay_draining');
+    if (sent === 0) return;
+    logger.info({ relayId, to: target.relayId, peers: sent }, 'draining: peers redirected');
+    const deadline = Date.now() + DRAIN_MS;
+    while (server.readyPeers().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  };
+
   const presenceTimer = setInterval(() => void refresh().catch((err) => logger.warn({ err }, 'presence refresh failed')), PRESENCE_REFRESH_MS);
   const flushTimer = setInterval(() => void flush(), config.PEER_TRAFFIC_FLUSH_MS);
   presenceTimer.unref();
@@ -145,6 +162,8 @@ export async function startRelayRole(infra: Infrastructure): Promise<RelayRole> 
     async stop() {
       clearInterval(presenceTimer);
       clearInterval(flushTimer);
+      await withdrawRelay(infra.kv, relayId).catch(() => {});
+      await drain();
       await server.close();
       await flush();
       await Promise.all([...peers.keys()].map((id) => withdrawPresence(infra.kv, id, relayId).catch(() => {})));

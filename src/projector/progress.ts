@@ -28,6 +28,15 @@ export class RemoteProgress {
     return this.known.get(name) ?? -1n;
   }
 
+  /**
+   * Starts listening (once) and resolves when LISTEN is in place. A waiter must call it before its first
+   * look at `get`: a notification sent before LISTEN is lost, and for a read model whose stored checkpoint
+   * is written lazily nothing but the next notification (or the 1 s fallback) would tell of it.
+   */
+  async ready(): Promise<void> {
+    if (this.database?.kind === 'postgres') await this.listen();
+  }
+
   /** Resolves when progress may have changed since `version`, or after the fallback interval. */
   async changed(version: number, timeoutMs: number): Promise<void> {
     const canListen = this.database?.kind === 'postgres';

@@ -165,6 +165,7 @@ export class Projector {
     const names = readModels ?? this.all.map((p) => p.name);
     for (const name of names) this.projection(name); // an unknown name is a programming error, not a timeout
     const deadline = Date.now() + timeoutMs;
+    if (this.lanes.size === 0) await this.remote.ready(); // listening before the first look, even when it answers at once
     for (;;) {
       const local = this.lanes.size > 0;
       const version = this.remote.version;

@@ -97,6 +97,28 @@ describe('peer network end to end (agent process, relay, gateway peer pool, curl
     expect(any.status, any.body.toString()).to.equal(200);
   });
 
+  it('sells pool access for a country where only a peer is online (peer capacity counts as stock)', async () => {
+    expect((await api(world.service.url, 'GET', '/v1/x402/pool?tier=mbl&country=de&traffic=1')).status).to.equal(503); // nobody in DE yet
+    const reg = await register('de-only');
+    const peer = await SdkLikePeer.connect(relayUrl, reg.jwt, { localAddress: '127.0.0.2', country: 'DE', behaviour: 'echo' });
+    try {
+      const deadline = Date.now() + 10_000;
+      let quote: Awaited<ReturnType<typeof api>>;
+      do quote = await api(world.service.url, 'GET', '/v1/x402/pool?tier=mbl&country=de&traffic=1');
+      while (quote.status !== 402 && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 100)), true));
+      expect(quote.status, JSON.stringify(quote.body)).to.equal(402);
+      const tx = await world.chains.base.payUsdc(4_000_000n);
+      const bought = await api(world.service.url, 'GET', '/v1/x402/pool?tier=mbl&country=de&traffic=1', undefined, { 'payment-signature': tx });
+      expect(bought.status, JSON.stringify(bought.body)).to.equal(200);
+      const pricing = await api(world.service.url, 'GET', '/v1/x402/pool/pricing');
+      const de = pricing.body.tiers?.[0]?.countries?.find((c: { code: string }) => c.code === 'DE');
+      expect(pricing.status).to.equal(200);
+      expect(de).to.include({ onlineDevices: 0, onlinePeers: 1 });
+    } finally {
+      peer.close();
+    }
+  });
+
   it('kills a tunnel whose peer never sends a byte (open watchdog)', async () => {
     const reg = await register('silent');
     const peer = await SdkLikePeer.connect(relayUrl, reg.jwt, { localAddress: '127.0.0.2', country: 'DE', behaviour: 'silent' });
@@ -139,6 +161,44 @@ describe('peer network end to end (agent process, relay, gateway peer pool, curl
     while (!ends.slice(before).some((e) => e.end.kind === 'backpressure') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     socket.destroy();
     expect(ends.slice(before).map((e) => e.end.kind)).to.include('backpressure');
+  });
+
+  it('slows a peer down to a client that reads slowly instead of killing the tunnel (flow control, not the 1 MB ceiling)', async () => {
+    const before = ends.length;
+    const socket = net.connect(http, '127.0.0.1');
+    await once(socket, 'connect');
+    const auth = Buffer.from(`${user}-peer-us:${pass}`).toString('base64');
+    socket.write(`CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic ${auth}\r\n\r\n`);
+    const [answer] = await once(socket, 'data');
+    expect(answer.toString()).to.match(/^HTTP\/1\.1 200/);
+    const size = 6_000_000;
+    socket.write(`GET /bytes/${size} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    // ~6 MB/s at most (a 64 KB read every 10 ms): far slower than the peer, so without flow control
+    // more than the 1 MB ceiling piles up at the relay and the tunnel is killed
+    let got = 0;
+    socket.on('data', (d: Buffer) => { got += d.length; socket.pause(); setTimeout(() => socket.resume(), 10); });
+    await new Promise<void>((resolve, reject) => { socket.once('end', resolve); socket.once('error', reject); });
+    expect(got).to.be.greaterThan(size);
+    expect(ends.slice(before).map((e) => e.end.kind)).to.not.include('backpressure');
+  });
+
+  it('the agent answers a legacy proxy_request (whole HTTP answer in one JSON message) and refuses a private target without --allow-private', async () => {
+    const { deviceId } = JSON.parse((await import('node:fs')).readFileSync(agent.stateFile, 'utf8'));
+    const answer = await world.service.relay!.server.proxyRequest(deviceId, { method: 'GET', url: `${target()}/bytes/1234`, headers: { 'x-test': 'legacy' } }, 10_000) as { statusCode: number; headers: Record<string, string>; body: string };
+    expect(answer.statusCode).to.equal(200);
+    expect(Buffer.from(answer.body, 'base64').length).to.equal(1234);
+    const echoed = await world.service.relay!.server.proxyRequest(deviceId, { method: 'POST', url: `${target()}/echo`, headers: { 'content-type': 'text/plain' }, body: Buffer.from('hello').toString('base64') }, 10_000) as { statusCode: number; body: string };
+    expect(JSON.parse(Buffer.from(echoed.body, 'base64').toString()).body).to.equal('hello');
+    // a second agent without --allow-private: its own SSRF filter answers proxy_error
+    const strict = startAgentProcess(['--api', world.service.url, '--name', 'strict-agent', '--country', 'US', '--backoff-ms', '200']);
+    try {
+      await strict.waitFor('connected');
+      const strictId = JSON.parse((await import('node:fs')).readFileSync(strict.stateFile, 'utf8')).deviceId;
+      const refused = await world.service.relay!.server.proxyRequest(strictId, { method: 'GET', url: `${target()}/bytes/10`, headers: {} }, 10_000).then(() => 'answered', (e: Error) => e.message);
+      expect(refused).to.match(/private|loopback|not allowed|blocked/i);
+    } finally {
+      await strict.stop();
+    }
   });
 
   it('refuses a third connection per device, a bad token (4001) and an expired one (4002)', async () => {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { expect } from 'chai';
 import pino from 'pino';
@@ -9,7 +10,6 @@ import { loadConfig } from '../../src/config.ts';
 import { onlinePeers } from '../../src/peers/presence.ts';
 import { startService, type Running } from '../../src/server.ts';
 import { sha256Hex } from '../../src/x402/secrets.ts';
-import { api } from '../support/service.ts';
 import { createTestDatabase, postgresAdminUrl, testRedisUrl, type TestDatabase } from '../support/services.ts';
 import { startAgentProcess, type AgentProcess } from '../support/peers.ts';
 import { curl, deadPort, startOrigin, type Origin } from '../gateway/listeners/helpers.ts';
@@ -33,6 +33,7 @@ describe('two relay processes behind one gateway (presence in Redis)', function 
   const relays: ChildProcess[] = [];
   const agents: AgentProcess[] = [];
   let http: number;
+  let relayPorts: number[] = [];
   let redisUrl: string;
   const env: Record<string, string> = {};
 
@@ -44,6 +45,7 @@ describe('two relay processes behind one gateway (presence in Redis)', function 
     origin = await startOrigin();
     const ports = await Promise.all([deadPort(), deadPort(), deadPort(), deadPort(), deadPort()]);
     http = ports[0]!;
+    relayPorts = [ports[3]!, ports[4]!];
     Object.assign(env, {
       DATABASE_URL: db.url!, REDIS_URL: redisUrl, PEER_JWT_SECRET: 'two-relays-'.repeat(4), LOG_LEVEL: 'silent',
       PEER_IP_OVERRIDES: '127.0.0.0/8=mobile:US', PEER_TRAFFIC_FLUSH_MS: '300', GATEWAY_PUBLIC_HOST: '127.0.0.1',
@@ -112,17 +114,30 @@ describe('two relay processes behind one gateway (presence in Redis)', function 
     expect(served.reduce((a, b) => a + b, 0)).to.be.greaterThanOrEqual(12 * 50_000);
   });
 
-  it('forgets a peer whose relay process dies, and keeps serving through the other', async () => {
-    relays[0]!.kill('SIGTERM');
+  it('a draining relay hands its peer to the other relay (relay_redirect), which keeps serving', async () => {
+    const [relay0Url, relay1Url] = [`ws://127.0.0.1:${relayPorts[0]}`, `ws://127.0.0.1:${relayPorts[1]}`];
+    relays[0]!.kill('SIGTERM'); // shutdown drains: relay_redirect to the least loaded other relay, from Redis
+    const redirect = await agents[0]!.waitFor('relay_redirect', 1, 20_000);
+    expect(redirect).to.include({ from: relay0Url, to: relay1Url, reason: 'relay_draining' });
+    const again = await agents[0]!.waitFor('connected', 2, 20_000);
+    expect(again.relay).to.equal(relay1Url);
     await new Promise((r) => relays[0]!.once('exit', r));
-    const remaining = await onlinePeers(service.infra.kv, service.infra.clock.now().getTime());
-    expect(remaining).to.have.length(1);
-    // the gateway keeps its list of online peers for 1 s (CACHE_MS in src/peers/peer-pool.ts): past that, it must not pick the dead relay's peer
+    const now = () => service.infra.clock.now().getTime();
+    const deadline = Date.now() + 10_000;
+    let remaining = await onlinePeers(service.infra.kv, now());
+    while ((remaining.length < 2 || new Set(remaining.map((p) => p.relayId)).size !== 1) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      remaining = await onlinePeers(service.infra.kv, now());
+    }
+    expect(remaining).to.have.length(2);
+    expect(new Set(remaining.map((p) => p.relayUrl)).size).to.equal(1);
+    // the gateway keeps its list of online peers for 1 s (CACHE_MS in src/peers/peer-pool.ts): past that, every pick goes through the live relay
     await new Promise((r) => setTimeout(r, 1100));
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 6; i++) {
       const r = await curl(['-x', `http://psx_tworelays0001-peer-us:secret-pass@127.0.0.1:${http}`, `http://127.0.0.1:${origin.port}/bytes/1000`]);
       expect(r.status).to.equal(200);
     }
-    void api;
+    // and the redirected agent's state file now names the new relay, for its next start
+    expect(JSON.parse(readFileSync(agents[0]!.stateFile, 'utf8')).relay).to.equal(relay1Url);
   });
 });

@@ -143,6 +143,22 @@ for (const kind of await databaseKinds()) {
     });
 
     if (kind === 'postgres') {
+      it('an api-only process keeps a notification that arrived while nobody waited (listening from its first waitFor)', async () => {
+        const ticks = recorder('ticks');
+        const others = recorder('others', { types: ['Other'] });
+        const running = projector(t.database.db, store, [ticks, others], { database: t.database });
+        await running.start();
+        const apiOnly = projector(t.database.db, store, [ticks, others], { database: t.database });
+        expect(await apiOnly.waitFor(-1n, ['ticks'], 1000)).to.equal(true); // answers at once, and is listening from here on
+        const position = await appendTicks(store, 1);
+        expect(await running.waitFor(position, ['ticks', 'others'], 3000)).to.equal(true);
+        await new Promise((r) => setTimeout(r, 300)); // the projector's NOTIFY goes out while nobody waits
+        // 'others' takes no Tick: its stored checkpoint is written lazily, only the notification tells of its progress.
+        const [reached, ms] = await elapsed(() => apiOnly.waitFor(position, ['others'], 3000));
+        expect(reached).to.equal(true);
+        expect(ms, 'the notification was lost: it waited for the 1 s fallback').to.be.below(500);
+      });
+
       it('an api-only process is told of progress by notification, also for read models the write did not touch', async () => {
         const ticks = recorder('ticks');
         const others = recorder('others', { types: ['Other'] });

@@ -50,10 +50,20 @@ export async function preparePayout(t: PayoutTransfer): Promise<{ tx: Transactio
 
 export async function sendPrepared(connection: Connection, tx: Transaction): Promise<string> {
   const signature = await connection.sendRawTransaction(tx.serialize(), { skipPreflight: false });
-  const { value } = await connection.confirmTransaction({ signature, blockhash: tx.recentBlockhash!, lastValidBlockHeight: tx.lastValidBlockHeight! }, 'confirmed');
-  if (value.err) throw new PayoutRejected(`transfer failed on chain: ${JSON.stringify(value.err)}`);
-  return signature;
+  // Confirmation by polling over HTTP, not confirmTransaction: that subscribes over a WebSocket web3.js guesses at
+  // port+1 of the RPC URL, which many RPCs (our localnet among them) do not serve — it then never returned.
+  const deadline = Date.now() + CONFIRM_TIMEOUT_MS;
+  for (;;) {
+    const { value: [status] } = await connection.getSignatureStatuses([signature]);
+    if (status?.err) throw new PayoutRejected(`transfer failed on chain: ${JSON.stringify(status.err)}`);
+    if (status && (status.confirmationStatus === 'confirmed' || status.confirmationStatus === 'finalized')) return signature;
+    // not landed (yet): the caller records nothing, and its next pass looks the transfer up by reference first
+    if (Date.now() > deadline || (await connection.getBlockHeight('confirmed')) > tx.lastValidBlockHeight!) throw new Error(`transfer ${signature} not confirmed yet`);
+    await new Promise((r) => setTimeout(r, CONFIRM_POLL_MS));
+  }
 }
+const CONFIRM_POLL_MS = 400;
+const CONFIRM_TIMEOUT_MS = 60_000;
 
 /** A transfer the chain refused (simulation or execution failed): the money stays in the treasury. */
 export class PayoutRejected extends Error {

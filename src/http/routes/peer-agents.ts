@@ -56,11 +56,11 @@ const statusExample = {
   deviceId: tokensExample.deviceId, name: 'my-agent', type: 'claude', kind: 'agent', online: true, relay: 'relay-1', ipType: 'mobile', country: 'US', asn: 21928, healthScore: 0.93,
   walletAddress: '9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin', walletUsableFrom: EXAMPLE_TIME, accountId: null, balanceMicro: '5400000', balanceUSDC: 5.4, registeredAt: EXAMPLE_TIME, lastTrafficAt: EXAMPLE_TIME,
 };
-const payoutSchema = z.object({
-  payoutId: z.string(), amountMicro: microString, amountUSDC: z.number(), walletAddress: z.string(), status: z.enum(['requested', 'approved', 'sent', 'failed']),
+export const payoutSchema = z.object({
+  payoutId: z.string(), amountMicro: microString, amountUSDC: z.number(), walletAddress: z.string(), status: z.enum(['requested', 'approved', 'sent', 'failed', 'rejected']),
   signature: z.string().nullable(), reason: z.string().nullable(), requestedAt: isoDate, updatedAt: isoDate,
 });
-const payoutExample = { payoutId: EXAMPLE_UUID, amountMicro: '5400000', amountUSDC: 5.4, walletAddress: statusExample.walletAddress, status: 'approved', signature: null, reason: null, requestedAt: EXAMPLE_TIME, updatedAt: EXAMPLE_TIME };
+export const payoutExample = { payoutId: EXAMPLE_UUID, amountMicro: '5400000', amountUSDC: 5.4, walletAddress: statusExample.walletAddress, status: 'approved', signature: null, reason: null, requestedAt: EXAMPLE_TIME, updatedAt: EXAMPLE_TIME };
 const earningsSchema = z.object({
   deviceId: z.string(),
   totals: z.object({ bytesUp: microString, bytesDown: microString, trafficGB: z.number(), earnedMicro: microString, earnedUSDC: z.number(), balanceMicro: microString, balanceUSDC: z.number(), pendingMicro: microString, paidMicro: microString }),

@@ -5,6 +5,7 @@ import { paymentResponseHeader } from '../../../adapters/payments/headers.ts';
 import { countryName } from '../../../domain/fleet/countries.ts';
 import { formatGb, formatUsdc, parseTrafficGb } from '../../../domain/pricing/pricing.ts';
 import { findPoolAccountByTokenHash, type PoolAccountRow } from '../../../projections/pool-accounts.ts';
+import { onlinePeers } from '../../peers/presence.ts';
 import type { X402Context } from '../../x402/context.ts';
 import { poolPriceMicro, purchasePoolAccess, regeneratePoolPassword, topUpPoolAccess } from '../../x402/pool.ts';
 import { sha256Hex } from '../../x402/secrets.ts';
@@ -20,12 +21,20 @@ export const poolQuery = z.object({
 });
 export const poolTopupBody = z.strictObject({ addTrafficGB: z.union([z.number().positive().max(1e6).transform(String), z.string()]) });
 
-/** Countries where the pool has online modems now (pool traffic does not take device slots). */
-async function poolCountries(ctx: X402Context): Promise<Array<{ code: string; onlineDevices: number }>> {
-  return (await ctx.infra.database.db.selectFrom('fleet_devices')
+/** Countries where the pool has online modems or peers now (pool traffic does not take device slots; `-peer-` and `-any-` reach peers). */
+async function poolCountries(ctx: X402Context): Promise<Array<{ code: string; onlineDevices: number; onlinePeers: number }>> {
+  const modems = (await ctx.infra.database.db.selectFrom('fleet_devices')
     .select(['country_code as code', sql<number>`count(*)::int`.as('onlineDevices')])
     .where('status', '=', 'active').where('online', '=', true).where('tier_shared', '=', true)
     .groupBy('country_code').orderBy('country_code').execute()) as Array<{ code: string; onlineDevices: number }>;
+  const byCode = new Map(modems.map((m) => [m.code, { ...m, onlinePeers: 0 }]));
+  for (const p of await onlinePeers(ctx.infra.kv, ctx.infra.clock.now().getTime())) {
+    if (!p.country) continue;
+    const row = byCode.get(p.country) ?? { code: p.country, onlineDevices: 0, onlinePeers: 0 };
+    row.onlinePeers++;
+    byCode.set(p.country, row);
+  }
+  return [...byCode.values()].sort((a, b) => a.code.localeCompare(b.code));
 }
 
 function connection(ctx: X402Context, username: string, password: string, country: string) {
@@ -64,7 +73,7 @@ export function x402PoolRouter(ctx: X402Context): Router {
     if (trafficBytes < ctx.prices.minTrafficBytes) throw new ApiError(400, 'TRAFFIC_TOO_LOW', `minimum purchase is ${formatGb(ctx.prices.minTrafficBytes)} GB`);
     const countries = await poolCountries(ctx);
     if (!countries.some((c) => c.code === country)) {
-      throw new ApiError(503, 'NO_STOCK', `the mbl pool has no online modem in ${country} right now; nothing was charged`, { country, alternatives: countries.map((c) => c.code) });
+      throw new ApiError(503, 'NO_STOCK', `the pool has no online modem or peer in ${country} right now; nothing was charged`, { country, alternatives: countries.map((c) => c.code) });
     }
     const header = paymentHeader(req);
     if (!header) {

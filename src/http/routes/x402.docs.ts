@@ -124,8 +124,8 @@ documentRoutes(
     responses: { 201: { description: 'Registered', schema: agentView, example: agentExample }, 200: { description: 'Updated', schema: agentView, example: agentExample }, ...errors({ 400: 'VALIDATION_ERROR' }) } },
   get(`${P}/agents/:wallet`, 'x402 agents', 'An agent by wallet', { 200: { description: 'Agent', schema: agentView, example: agentExample }, ...errors({ 400: 'VALIDATION_ERROR', 404: 'AGENT_NOT_FOUND' }) }, { params: z.object({ wallet }) }),
   get(`${P}/pool/pricing`, pool, 'Pool gateway pricing and countries', {
-    200: { description: 'Pool pricing', schema: z.object({ tiers: z.array(z.object({ tier: z.literal('mbl'), description: z.string(), perGB: z.number(), perGBMicro: microString, countries: z.array(z.object({ code: z.string(), onlineDevices: z.number().int() })) })), minTrafficGB: decimal, networks: z.array(network), currency: z.literal('USDC'), gateway }),
-      example: { tiers: [{ tier: 'mbl', description: 'production 4G/5G modems we operate', perGB: 4, perGBMicro: '4000000', countries: [{ code: 'US', onlineDevices: 4 }] }], minTrafficGB: '0.1', networks: ['base'], currency: 'USDC', gateway: gatewayExample } },
+    200: { description: 'Pool pricing', schema: z.object({ tiers: z.array(z.object({ tier: z.literal('mbl'), description: z.string(), perGB: z.number(), perGBMicro: microString, countries: z.array(z.object({ code: z.string(), onlineDevices: z.number().int(), onlinePeers: z.number().int() })) })), minTrafficGB: decimal, networks: z.array(network), currency: z.literal('USDC'), gateway }),
+      example: { tiers: [{ tier: 'mbl', description: 'production 4G/5G modems we operate', perGB: 4, perGBMicro: '4000000', countries: [{ code: 'US', onlineDevices: 4, onlinePeers: 2 }] }], minTrafficGB: '0.1', networks: ['base'], currency: 'USDC', gateway: gatewayExample } },
   }),
   ...(['get', 'post'] as const).map((method): RouteDoc => ({
     method, path: `${P}/pool`, tag: pool, security: paid, summary: 'Buy pool gateway access (every country of the mbl tier)',

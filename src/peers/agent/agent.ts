@@ -28,7 +28,23 @@ export interface AgentOptions {
   heartbeatMs: number;
   redirectMinIntervalMs: number;
   log: (msg: string, extra?: Record<string, unknown>) => void;
+  /** The clock and timers of the refresh and reconnect schedule (tests inject fakes); real ones by default. */
+  timers?: AgentTimers;
+  /** Jitter source in [0, 1). */
+  random?: () => number;
 }
+
+export interface AgentTimers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_TIMERS: AgentTimers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => { const t = setTimeout(fn, ms); t.unref(); return t; },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
 
 export interface AgentState {
   deviceId: string;
@@ -49,12 +65,17 @@ export class PeerAgent {
   private attempt = 0;
   private stopped = false;
   private lastRedirectAt = 0;
-  private timers = new Set<NodeJS.Timeout>();
+  private timers = new Set<unknown>();
+  private readonly clock: AgentTimers;
+  private readonly random: () => number;
   private heartbeat: NodeJS.Timeout | undefined;
   /** Resolves each time the relay answers `connected`. */
   onConnected: (deviceId: string, relay: string) => void = () => {};
 
-  constructor(readonly options: AgentOptions) {}
+  constructor(readonly options: AgentOptions) {
+    this.clock = options.timers ?? REAL_TIMERS;
+    this.random = options.random ?? Math.random;
+  }
 
   async start(): Promise<void> {
     this.state = this.load();
@@ -67,7 +88,7 @@ export class PeerAgent {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) this.clock.clearTimeout(t);
     clearInterval(this.heartbeat);
     for (const s of this.tunnels.values()) s.destroy();
     this.tunnels.clear();
@@ -78,7 +99,7 @@ export class PeerAgent {
   }
 
   private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => { this.timers.delete(t); fn(); }, ms);
+    const t = this.clock.setTimeout(() => { this.timers.delete(t); fn(); }, ms);
     this.timers.add(t);
   }
 
@@ -116,7 +137,7 @@ export class PeerAgent {
   /** Refreshes when the JWT has less than a sixth of an hour left (or less than 1/6 of its life); re-registers if the refresh token is gone. */
   async ensureFreshToken(force = false): Promise<void> {
     const s = this.state!;
-    const left = new Date(s.jwtExpiresAt).getTime() - Date.now();
+    const left = new Date(s.jwtExpiresAt).getTime() - this.clock.now();
     if (!force && left > 10 * 60_000) return this.scheduleRefresh();
     const r = await this.call('POST', `/v1/peer/agents/${s.deviceId}/refresh`, { refreshToken: s.refreshToken });
     if (r.status === 200) {
@@ -134,27 +155,30 @@ export class PeerAgent {
     this.scheduleRefresh();
   }
 
-  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshTimer: unknown;
   private scheduleRefresh(): void {
-    clearTimeout(this.refreshTimer);
+    if (this.refreshTimer !== undefined) { this.clock.clearTimeout(this.refreshTimer); this.timers.delete(this.refreshTimer); }
     if (this.stopped) return;
-    const left = new Date(this.state!.jwtExpiresAt).getTime() - Date.now();
+    const left = new Date(this.state!.jwtExpiresAt).getTime() - this.clock.now();
     const due = Math.max(1000, left - 10 * 60_000);
-    this.refreshTimer = setTimeout(() => void this.ensureFreshToken(true).catch((e) => { this.options.log('refresh failed; retrying in 60 s', { error: String(e) }); this.later(60_000, () => void this.ensureFreshToken(true).catch(() => {})); }), due);
-    this.refreshTimer.unref();
+    const retry = (e: unknown) => { this.options.log('refresh failed; retrying in 60 s', { error: String(e) }); this.later(60_000, () => void this.ensureFreshToken(true).catch(retry)); };
+    this.refreshTimer = this.clock.setTimeout(() => void this.ensureFreshToken(true).catch(retry), due);
     this.timers.add(this.refreshTimer);
+    this.options.log('token refresh scheduled', { inMs: due });
   }
 
   /** 5 s × 2ⁿ, capped at 120 s, ±20 % jitter. */
   backoffMs(attempt: number): number {
     const base = Math.min(this.options.backoffBaseMs * 2 ** Math.max(0, attempt - 1), this.options.backoffMaxMs);
-    return Math.round(base * (0.8 + Math.random() * 0.4));
+    return Math.round(base * (0.8 + this.random() * 0.4));
   }
 
   private connect(): void {
     if (this.stopped) return;
     const s = this.state!;
-    const ws = new WebSocket(s.relay, [`token.${s.jwt}`], { perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 + 512 });
+    // An all-zero mask: masking guards against cache poisoning by browser scripts (RFC 6455 §10.3), which this
+    // agent is not; with it ws sends our frame as is instead of copying and XOR-ing every byte (bench:relay).
+    const ws = new WebSocket(s.relay, [`token.${s.jwt}`], { perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 + 512, generateMask: (mask) => void mask.fill(0) });
     this.ws = ws;
     ws.on('open', () => {
       this.send({ type: 'device_info', payload: {
@@ -228,8 +252,8 @@ export class PeerAgent {
     const allowed = (url.protocol === 'wss:' || url.protocol === 'ws:') && (url.hostname === first.hostname || this.options.redirectHosts.includes(url.hostname));
     if (!allowed) return this.options.log('ignoring relay_redirect: host not allowed', { target });
     if (target === this.state!.relay) return;
-    if (Date.now() - this.lastRedirectAt < this.options.redirectMinIntervalMs) return this.options.log('ignoring relay_redirect: anti-flap', { target });
-    this.lastRedirectAt = Date.now();
+    if (this.clock.now() - this.lastRedirectAt < this.options.redirectMinIntervalMs) return this.options.log('ignoring relay_redirect: anti-flap', { target });
+    this.lastRedirectAt = this.clock.now();
     this.options.log('relay_redirect', { from: this.state!.relay, to: target, reason });
     this.state!.relay = target;
     this.save();
@@ -282,8 +306,18 @@ export class PeerAgent {
     const socket = this.tunnels.get(f.sessionId);
     if (!socket) return;
     if (f.type === FRAME_CLOSE) { this.tunnels.delete(f.sessionId); socket.end(); return; }
-    if (f.type === FRAME_DATA) socket.write(f.payload);
+    if (f.type !== FRAME_DATA) return;
+    socket.write(f.payload);
+    // an origin slower than the buyer's upload: stop reading the relay until it drains (TCP pushes back)
+    if (socket.writableLength >= 1024 * 1024 && !this.slowTargets.has(socket)) {
+      this.slowTargets.add(socket);
+      if (this.slowTargets.size === 1) this.ws?.pause();
+      const done = () => { if (this.slowTargets.delete(socket) && this.slowTargets.size === 0) this.ws?.resume(); };
+      socket.once('drain', done);
+      socket.once('close', done);
+    }
   }
+  private readonly slowTargets = new Set<net.Socket>();
 
   /** The legacy flow: one HTTP request in a JSON message, the whole answer back base64-encoded. */
   private async proxyRequest(p: Extract<RelayMessage, { type: 'proxy_request' }>['payload']): Promise<void> {
