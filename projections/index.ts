@@ -1,4 +1,5 @@
 import { accountApiKeysProjection } from './account-api-keys.ts';
+import { accountNotificationsProjection } from './account-notifications.ts';
 import { accountsProjection } from './accounts.ts';
 import { accountPortsProjection } from './account-ports.ts';
 import { accountRotationsProjection } from './account-rotations.ts';
@@ -25,7 +26,7 @@ import { sessionsProjection } from './sessions.ts';
 /** Every read model the service maintains. */
 export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection, poolAccountsProjection, poolScoresProjection,
   peersProjection, peerEarningsProjection, peerPayoutsProjection,
-  accountsProjection, accountApiKeysProjection, accountPortsProjection, accountRotationsProjection, accountUsageProjection,
+  accountsProjection, accountApiKeysProjection, accountPortsProjection, accountRotationsProjection, accountUsageProjection, accountNotificationsProjection,
   poolKeysProjection, poolKeyAuditProjection, poolStockProjection,
   // proxy pool (seed 003)
   proxyPoolAccountsProjection, proxyPoolCreditsProjection, proxyPoolSourcesProjection, proxyPoolProxiesProjection, proxyPoolChecksProjection, proxyPoolLeasesProjection,

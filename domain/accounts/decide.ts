@@ -20,7 +20,10 @@ export type AccountCommand =
   | { type: 'PurchaseTraffic'; data: { purchaseId: string; slotType: SlotType; bytes: bigint; pricing: AccountPricing } }
   | { type: 'AssignSlot'; data: { portId: string; slotType: SlotType } }
   | { type: 'ReleaseSlot'; data: { portId: string } }
-  | { type: 'SetPoolPassword'; data: { passwordHash: string } };
+  | { type: 'SetPoolPassword'; data: { passwordHash: string } }
+  | { type: 'WarnSlotsExpiring'; data: { purchaseId: string; warnWithinDays: number } }
+  | { type: 'MarkNotificationsRead'; data: { notificationIds: string[]; all: boolean } }
+  | { type: 'DeleteNotification'; data: { notificationId: string } };
 
 function registered(state: AccountState): Registered {
   if (state.status === 'none') throw new DomainError('not_found', 'ACCOUNT_NOT_FOUND', 'no such account');
@@ -135,6 +138,25 @@ export function decideAccount(command: AccountCommand, state: AccountState, { no
     case 'SetPoolPassword': {
       const s = active(state);
       return [{ type: 'AccountPoolPasswordSet', data: { accountId: s.accountId, passwordHash: command.data.passwordHash, setAt: at } }];
+    }
+    case 'WarnSlotsExpiring': {
+      const s = registered(state);
+      const lot = [...s.slotLots.shared.map((l) => ({ ...l, slotType: 'shared' as const })), ...s.slotLots.private.map((l) => ({ ...l, slotType: 'private' as const }))]
+        .find((l) => l.purchaseId === command.data.purchaseId);
+      if (!lot) throw new DomainError('not_found', 'PURCHASE_NOT_FOUND', 'no such slot purchase on this account');
+      const left = new Date(lot.expiresAt).getTime() - now.getTime();
+      // once per purchase, and only inside the window (a lapsed lot is past warning)
+      if (lot.warned || left <= 0 || left > command.data.warnWithinDays * DAY_MS) return [];
+      return [{ type: 'AccountSlotsExpiring', data: { accountId: s.accountId, purchaseId: lot.purchaseId, slotType: lot.slotType, quantity: lot.quantity, expiresAt: lot.expiresAt, warnedAt: at } }];
+    }
+    case 'MarkNotificationsRead': {
+      const s = registered(state);
+      if (!command.data.all && command.data.notificationIds.length === 0) return [];
+      return [{ type: 'AccountNotificationsRead', data: { accountId: s.accountId, notificationIds: command.data.all ? [] : [...new Set(command.data.notificationIds)], all: command.data.all, readAt: at } }];
+    }
+    case 'DeleteNotification': {
+      const s = registered(state);
+      return [{ type: 'AccountNotificationDeleted', data: { accountId: s.accountId, notificationId: command.data.notificationId, deletedAt: at } }];
     }
     default:
       return assertNever(command);

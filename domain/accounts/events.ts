@@ -28,7 +28,12 @@ export type AccountEvent =
   | { type: 'AccountTrafficPurchased'; data: { accountId: string; purchaseId: string; slotType: SlotType; bytes: string; basePriceMicro: string; discountPercent: number; priceMicro: string; purchasedAt: string } }
   | { type: 'AccountSlotAssigned'; data: { accountId: string; portId: string; slotType: SlotType; assignedAt: string } }
   | { type: 'AccountSlotReleased'; data: { accountId: string; portId: string; slotType: SlotType; releasedAt: string } }
-  | { type: 'AccountPoolPasswordSet'; data: { accountId: string; passwordHash: string; setAt: string } };
+  | { type: 'AccountPoolPasswordSet'; data: { accountId: string; passwordHash: string; setAt: string } }
+  /** The worker saw a slot subscription within its warning window (a notification, once per purchase). */
+  | { type: 'AccountSlotsExpiring'; data: { accountId: string; purchaseId: string; slotType: SlotType; quantity: number; expiresAt: string; warnedAt: string } }
+  /** The holder read notifications: the listed ids, or every notification shown so far (`all`). */
+  | { type: 'AccountNotificationsRead'; data: { accountId: string; notificationIds: string[]; all: boolean; readAt: string } }
+  | { type: 'AccountNotificationDeleted'; data: { accountId: string; notificationId: string; deletedAt: string } };
 
 export const accountStreamId = (accountId: string) => `account-${accountId}`;
 /** Claim stream that makes an e-mail address register once (appended with no_stream). */

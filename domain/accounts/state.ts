@@ -1,7 +1,7 @@
 import { assertNever } from '../shared/errors.ts';
 import type { AccountEvent, Role, Scope, SlotType } from './events.ts';
 
-export interface SlotLot { quantity: number; expiresAt: string }
+export interface SlotLot { purchaseId: string; quantity: number; expiresAt: string; warned: boolean }
 
 export interface Wallet {
   depositedMicro: bigint;
@@ -69,7 +69,7 @@ export function evolveAccount(state: AccountState, event: AccountEvent): Account
       return {
         ...state,
         wallet: { ...state.wallet, spentMicro: state.wallet.spentMicro + BigInt(d.priceMicro) },
-        slotLots: { ...state.slotLots, [d.slotType]: [...state.slotLots[d.slotType], { quantity: d.quantity, expiresAt: d.expiresAt }] },
+        slotLots: { ...state.slotLots, [d.slotType]: [...state.slotLots[d.slotType], { purchaseId: d.purchaseId, quantity: d.quantity, expiresAt: d.expiresAt, warned: false }] },
       };
     }
     case 'AccountTrafficPurchased': {
@@ -88,6 +88,13 @@ export function evolveAccount(state: AccountState, event: AccountEvent): Account
     }
     case 'AccountPoolPasswordSet':
       return { ...state, poolPasswordHash: event.data.passwordHash };
+    case 'AccountSlotsExpiring': {
+      const t = event.data.slotType;
+      return { ...state, slotLots: { ...state.slotLots, [t]: state.slotLots[t].map((l) => (l.purchaseId === event.data.purchaseId ? { ...l, warned: true } : l)) } };
+    }
+    case 'AccountNotificationsRead':
+    case 'AccountNotificationDeleted':
+      return state; // notifications live in their read model; the stream keeps what the holder did
     default:
       return assertNever(event);
   }

@@ -64,9 +64,11 @@ export class LoginGuard {
   private readonly byEmail: RateLimiterAbstract;
   private readonly byAddress: RateLimiterAbstract;
   constructor(points: number, redis: unknown | null) {
-    const make = (keyPrefix: string, p: number) => redis
-      ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points: p, duration: 900, blockDuration: 900 })
-      : new RateLimiterMemory({ keyPrefix, points: p, duration: 900, blockDuration: 900 });
+    // shared by every API instance through Redis; an unreachable Redis falls back to counting in-process
+    const make = (keyPrefix: string, p: number) => {
+      const memory = new RateLimiterMemory({ keyPrefix, points: p, duration: 900, blockDuration: 900 });
+      return redis ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `pmx:${keyPrefix}`, points: p, duration: 900, blockDuration: 900, insuranceLimiter: memory }) : memory;
+    };
     this.byEmail = make('login-email', points);
     this.byAddress = make('login-ip', points * 4);
   }

@@ -1,6 +1,8 @@
+import { NEARING_EXPIRATION_DAYS } from '../../domain/accounts/notifications.ts';
+import { slotLotsToWarn } from '../../projections/account-notifications.ts';
 import { portsDueForRotation, portsPastExpiry } from '../../projections/account-ports.ts';
 import type { Infrastructure } from '../infrastructure.ts';
-import { accountsContext, type AccountsContext } from './context.ts';
+import { accountsContext, runAccountCommand, type AccountsContext } from './context.ts';
 import { deletePort } from './ports.ts';
 import { rotatePort } from './rotation.ts';
 import { PeriodicTask } from '../periodic.ts';
@@ -8,8 +10,9 @@ import { PeriodicTask } from '../periodic.ts';
 const ORIGIN = { actor: 'worker', correlationId: 'account-worker' };
 
 /**
- * The worker's account duties: automatic rotation (rotation-settings, triggerType automatic) and removing
- * ports past their expiresAt (their device and account slots are freed). `tick` is one pass, so tests
+ * The worker's account duties: automatic rotation (rotation-settings, triggerType automatic), removing
+ * ports past their expiresAt (their device and account slots are freed), and warning slot subscriptions
+ * about to expire (an event on the account stream, which raises the notification). `tick` is one pass, so tests
  * drive it with an injected clock.
  */
 export class AccountWorker extends PeriodicTask {
@@ -20,10 +23,14 @@ export class AccountWorker extends PeriodicTask {
     this.ctx = accountsContext(infra);
   }
 
-  async tick(): Promise<{ rotated: number; failed: number; expired: number }> {
+  async tick(): Promise<{ rotated: number; failed: number; expired: number; warned: number }> {
     const now = this.ctx.infra.clock.now();
     const db = this.ctx.infra.database.db;
-    let rotated = 0, failed = 0, expired = 0;
+    let rotated = 0, failed = 0, expired = 0, warned = 0;
+    for (const lot of await slotLotsToWarn(db, now, NEARING_EXPIRATION_DAYS * 86_400_000)) {
+      const handled = await runAccountCommand(this.ctx, lot.account_id, { type: 'WarnSlotsExpiring', data: { purchaseId: lot.purchase_id, warnWithinDays: NEARING_EXPIRATION_DAYS } }, ORIGIN, ['account-notifications']);
+      warned += handled.events.length;
+    }
     for (const port of await portsPastExpiry(db, now)) {
       await deletePort(this.ctx, port, 'expired', ORIGIN);
       expired++;
@@ -38,6 +45,6 @@ export class AccountWorker extends PeriodicTask {
         this.ctx.infra.logger.warn({ err, portId: port.port_id }, 'automatic rotation failed');
       }
     }
-    return { rotated, failed, expired };
+    return { rotated, failed, expired, warned };
   }
 }

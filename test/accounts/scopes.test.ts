@@ -25,6 +25,8 @@ const MATRIX: Array<[string, string, Scope, unknown?]> = [
   ['POST', `/v1/ports/${P}/rotate`, 'ports:rotate'], ['GET', `/v1/ports/${P}/can-rotate`, 'ports:read'],
   ['PATCH', `/v1/ports/${P}/rotation-settings`, 'ports:write', { enabled: true }], ['PUT', `/v1/ports/${P}/rotation-settings`, 'ports:write', { enabled: true }],
   ['GET', `/v1/ports/${P}/rotation-history`, 'ports:read'],
+  ['GET', '/v1/account/notifications', 'account:read'], ['PUT', '/v1/account/notifications/read-all', 'account:write'],
+  ['PUT', `/v1/account/notifications/${P}/read`, 'account:write'], ['DELETE', `/v1/account/notifications/${P}`, 'account:write'],
 ];
 
 for (const kind of (await databaseKinds()).slice(0, 1)) {

@@ -7,14 +7,13 @@ import { randomToken, sha256Hex } from '../../x402/secrets.ts';
 import { authenticate, principalOf, requireScope } from '../auth.ts';
 import { gb, iso, usd, userView, walletView } from '../account-views.ts';
 import { parse } from '../validate.ts';
+import { LOW_TRAFFIC_SHARE, NEARING_EXPIRATION_DAYS } from '../../../domain/accounts/notifications.ts';
 import { gatewayAddress } from '../x402-views.ts';
 
 export const usageQuery = z.object({ period: z.enum(['7d', '30d', '90d']).default('30d') });
 const DAY = 86_400_000;
 /** Thresholds of the status flags and alerts. */
 export const LOW_BALANCE_MICRO = 5_000_000n;
-export const LOW_TRAFFIC_SHARE = 0.1;
-export const NEARING_EXPIRATION_DAYS = 3;
 
 /** Everything the account views read, computed once from the read models. */
 export async function accountSnapshot(ctx: AccountsContext, a: AccountRow) {
