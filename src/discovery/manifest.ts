@@ -75,7 +75,7 @@ export async function buildManifest(ctx: X402Context, base: string) {
     },
     api_errors: { shape: '{ "error": { "code", "message", "details" }, "requestId" }' },
     endpoints: routes.map((r) => ({ method: r.method.toUpperCase(), path: r.path, tag: r.tag, summary: r.summary, auth: securityOf(r) })),
-    mcp: { transport: 'stdio', command: 'npm run -s mcp', env: { PROXIES_API_URL: base, AGENT_WALLET_KEY: 'Base private key holding USDC (tools that pay)', BASE_RPC_URL: 'for the wallet balance' }, tools: mcpToolCatalog() },
+    mcp: { transport: 'stdio', command: 'npm run -s mcp', env: { PROXIES_API_URL: base, AGENT_WALLET_KEY: 'Base private key holding USDC (tools that pay)', BASE_RPC_URL: 'for the wallet balance', PROXIES_API_KEY: 'psx_ account key (account, port, rotation and billing tools)', PROXY_POOL_API_KEY: 'pp_ key (proxy_pool_* tools)' }, tools: mcpToolCatalog() },
   };
 }
 export type Manifest = Awaited<ReturnType<typeof buildManifest>>;
