@@ -45,7 +45,7 @@ const accountTypes = [
 export const accountsProjection: Projection = {
   name: 'accounts',
   eventTypes: accountTypes,
-  tables: ['accounts', 'account_slot_lots', 'account_ledger'],
+  tables: ['accounts', 'account_slot_lots', 'account_ledger', 'account_slot_assignments'],
   migrations: [{
     id: 'accounts/001-tables',
     async up(db) {
@@ -79,6 +79,12 @@ export const accountsProjection: Projection = {
           amount_micro bigint not null, quantity text, details jsonb not null, at timestamptz not null
         )`.execute(db);
       await sql`create index account_ledger_account on account_ledger (account_id, at)`.execute(db);
+    },
+  }, {
+    // which port holds which account slot: the worker frees slots whose port never came (a crash in POST /v1/ports)
+    id: 'accounts/002-slot-assignments',
+    async up(db) {
+      await sql`create table account_slot_assignments (port_id text primary key, account_id text not null, slot_type text not null, assigned_at timestamptz not null)`.execute(db);
     },
   }],
   async apply(trx, events) {
@@ -131,6 +137,12 @@ async function applyOne(trx: Db, e: RecordedEvent & AccountEvent): Promise<void>
       const column = e.data.slotType === 'private' ? 'slots_used_private' : 'slots_used_shared';
       const delta = e.type === 'AccountSlotAssigned' ? 1 : -1;
       await touch({ [column]: sql`${sql.ref(column)} + ${delta}` }, e.type === 'AccountSlotAssigned' ? e.data.assignedAt : e.data.releasedAt);
+      if (e.type === 'AccountSlotAssigned') {
+        await trx.insertInto('account_slot_assignments').values({ port_id: e.data.portId, account_id: e.data.accountId, slot_type: e.data.slotType, assigned_at: e.data.assignedAt })
+          .onConflict((oc) => oc.column('port_id').doNothing()).execute();
+      } else {
+        await trx.deleteFrom('account_slot_assignments').where('port_id', '=', e.data.portId).execute();
+      }
       return;
     }
     case 'AccountPoolPasswordSet':
@@ -171,3 +183,8 @@ export async function ledgerOf(db: Db, accountId: string, { limit, offset, kind 
   ]);
   return { rows, total: total.n };
 }
+
+/** Account slots held longer than `before` by a port that does not exist or is deleted (an interrupted create or delete). */
+export const strandedSlotAssignments = async (db: Db, before: Date) =>
+  db.selectFrom('account_slot_assignments as a').leftJoin('account_ports as p', 'p.port_id', 'a.port_id').select(['a.account_id', 'a.port_id'])
+    .where('a.assigned_at', '<', before).where((eb) => eb.or([eb('p.port_id', 'is', null), eb('p.status', '=', 'deleted')])).limit(200).execute() as Promise<Array<{ account_id: string; port_id: string }>>;
