@@ -105,15 +105,17 @@ export const findAccountPortByLogin = async (db: Db, login: string) =>
 export const findAccountPortByRotationHash = async (db: Db, hash: string) =>
   (await db.selectFrom('account_ports').selectAll().where('rotation_token_hash', '=', hash).where('status', '=', 'active').executeTakeFirst()) as AccountPortRow | undefined;
 
-export interface PortFilter { type?: 'shared' | 'private'; status?: 'active' | 'suspended' | 'expired'; countryCode?: string; carrierId?: string; limit: number; offset: number }
+export interface PortFilter { type?: 'shared' | 'private'; status?: 'active' | 'suspended' | 'expired'; countryCode?: string; carrierId?: string; limit: number; offset: number; suspended?: ReadonlySet<string> }
 
 /** An account's live ports (deleted ones are gone from the list); `expired` = past expiresAt, not yet swept. */
 export async function listAccountPorts(db: Db, accountId: string, f: PortFilter, now: Date) {
   let q = db.selectFrom('account_ports').where('account_id', '=', accountId).where('status', '=', 'active');
   if (f.type) q = q.where('slot_type', '=', f.type);
+  const suspended = [...(f.suspended ?? [])];
   if (f.status === 'active') q = q.where('expires_at', '>', now);
+  if (f.status === 'active' && suspended.length > 0) q = q.where('port_id', 'not in', suspended);
   if (f.status === 'expired') q = q.where('expires_at', '<=', now);
-  if (f.status === 'suspended') q = q.where(sql<boolean>`false`);
+  if (f.status === 'suspended') q = suspended.length > 0 ? q.where('expires_at', '>', now).where('port_id', 'in', suspended) : q.where(sql<boolean>`false`);
   if (f.countryCode) q = q.where('country_code', '=', f.countryCode);
   if (f.carrierId) q = q.where('carrier_id', '=', f.carrierId);
   const [rows, total] = await Promise.all([

@@ -6,6 +6,7 @@ import { findAccount } from '../../projections/accounts.ts';
 import { usedBytesBySlotType } from '../../projections/account-usage.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { sha256Hex } from '../x402/secrets.ts';
+import { suspendedPortIds } from '../accounts/suspension.ts';
 
 /**
  * Account credentials on the gateway (seed 002): an account port's proxyLogin/proxyPassword reaches its
@@ -38,6 +39,7 @@ export async function resolveAccountPort(infra: Infrastructure, username: string
   if (new Date(port.expires_at) <= infra.clock.now()) return invalid('this port has expired');
   const traffic = await accountTraffic(infra, port.account_id, port.slot_type);
   if (!traffic || !traffic.account.is_active) return invalid('the account of this port is deactivated');
+  if ((await suspendedPortIds(infra.database.db, port.account_id, infra.clock.now())).has(port.port_id)) return invalid('this port is suspended: its slot subscription lapsed');
   return { ok: true, credential: { kind: 'aport', port, accountId: port.account_id, totalBytes: traffic.totalBytes, usedBytes: traffic.usedBytes } };
 }
 

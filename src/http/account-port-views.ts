@@ -1,3 +1,4 @@
+import { suspendedPortIds } from '../accounts/suspension.ts';
 import type { Db } from '../../adapters/db/database.ts';
 import { countryName } from '../../domain/fleet/countries.ts';
 import { countryRef } from '../../domain/reference/countries.ts';
@@ -27,12 +28,13 @@ export async function portView(ctx: AccountsContext, p: AccountPortRow, device: 
   const token = ctx.sealer.open(p.rotation_token_sealed);
   const usedBytes = BigInt(p.used_bytes);
   const expiresAt = new Date(p.expires_at).getTime();
+  const suspended = (await suspendedPortIds(ctx.infra.database.db, p.account_id, now)).has(p.port_id);
   return {
     _id: p.port_id, id: p.port_id, name: p.name, displayName: p.display_name,
     httpPort: gw.httpPort, socksPort: gw.socksPort, serverIp: gw.host,
     proxyLogin: p.proxy_login, proxyPassword: await visiblePassword(ctx, p.port_id),
     slotType: p.slot_type, exclusive: p.slot_type === 'private', osFingerprint: p.os_fingerprint,
-    suspended: false, status: expiresAt <= now.getTime() ? 'expired' : 'active',
+    suspended, status: expiresAt <= now.getTime() ? 'expired' : suspended ? 'suspended' : 'active',
     expiresAt, createdAt: new Date(p.created_at).getTime(),
     countryId: countryRef(p.country_code)._id, carrierId: p.carrier_id, cityId: p.city_id,
     rotationToken: token,

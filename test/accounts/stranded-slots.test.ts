@@ -53,3 +53,30 @@ describe('account ports: a crash between slot assignment and port creation heals
     expect((await api(url, 'GET', `/v1/ports/${created.body.id}`, undefined, key)).status).to.equal(200);
   });
 });
+
+describe('account ports: a lapsed slot subscription suspends its ports', function () {
+  this.timeout(60_000);
+  const clock = fixedClock('2026-11-20T10:00:00.000Z');
+  let service: Awaited<ReturnType<typeof startTestService>>;
+  before(async () => { service = await startTestService((await databaseKinds())[0]!, clock, { WORKER_INTERVAL_MS: '3600000' }); });
+  after(async () => service?.stop());
+
+  it('shows status suspended (and filters on it) once the slot lapsed, and active again after buying a slot', async () => {
+    const url = service.url;
+    const dev = await registerDevice(service, 'DE', { slots: 2, tiers: ['shared'] });
+    await api(url, 'POST', `/v1/admin/devices/${dev}/health`, { online: true, latencyMs: 40, ip: '100.64.3.1' }, admin);
+    const reg = await api(url, 'POST', '/v1/auth/register', { email: 'lapse@example.com', password: 'a long password' });
+    const key = { 'x-api-key': reg.body.apiKey.key };
+    await api(url, 'POST', `/v1/admin/accounts/${reg.body.user._id}/credits`, { amount: 30, reason: 'test' }, admin);
+    await api(url, 'POST', '/v1/billing/purchase-ports', { quantity: 1 }, key);
+    const port = (await api(url, 'POST', '/v1/ports', { countryId: 'DE', expiresAt: 31 * 86400 }, key)).body;
+    expect((await api(url, 'GET', '/v1/ports?status=suspended', undefined, key)).body.data).to.have.length(0);
+    clock.advance(30 * 86_400_000 + 60_000); // the 30-day slot lapsed, the 31-day port has not expired
+    const suspended = await api(url, 'GET', '/v1/ports?status=suspended', undefined, key);
+    expect(suspended.body.data.map((p: any) => p.id)).to.deep.equal([port.id]);
+    expect(suspended.body.data[0]).to.include({ suspended: true, status: 'suspended' });
+    expect((await api(url, 'GET', '/v1/ports?status=active', undefined, key)).body.data).to.have.length(0);
+    await api(url, 'POST', '/v1/billing/purchase-ports', { quantity: 1 }, key);
+    expect((await api(url, 'GET', `/v1/ports/${port.id}`, undefined, key)).body).to.include({ suspended: false, status: 'active' });
+  });
+});

@@ -8,6 +8,7 @@ import { openUpstream } from '../../fleet/secrets.ts';
 import { findAccountPort, listAccountPorts } from '../../../projections/account-ports.ts';
 import type { AccountsContext } from '../../accounts/context.ts';
 import { pingThrough, speedTestThrough } from '../../accounts/port-checks.ts';
+import { suspendedPortIds } from '../../accounts/suspension.ts';
 import { changeCredentials, createPort, deletePort, ownPort, reconfigurePort, runPortCommand } from '../../accounts/ports.ts';
 import { authenticate, principalOf, requireScope } from '../auth.ts';
 import { devicesById, healthOf, portView } from '../account-port-views.ts';
@@ -59,8 +60,9 @@ export function accountPortsRouter(ctx: AccountsContext): Router {
 
   router.get('/v1/ports', requireScope('ports:read'), async (req, res) => {
     const q = parse(listPortsQuery, req.query);
+    const suspended = await suspendedPortIds(db, principalOf(req).accountId, infra.clock.now());
     const { rows, total } = await listAccountPorts(db, principalOf(req).accountId, {
-      type: q.type, status: q.status, countryCode: q.countryId ? countryCodeOf(q.countryId) : undefined, carrierId: q.carrierId, limit: q.limit, offset: (q.page - 1) * q.limit,
+      suspended, type: q.type, status: q.status, countryCode: q.countryId ? countryCodeOf(q.countryId) : undefined, carrierId: q.carrierId, limit: q.limit, offset: (q.page - 1) * q.limit,
     }, infra.clock.now());
     const devices = await devicesById(db, rows.map((r) => r.device_id));
     const data = await Promise.all(rows.map((r) => portView(ctx, r, devices.get(r.device_id), baseOf(req))));
