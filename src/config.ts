@@ -47,6 +47,8 @@ const schema = z.object({
   GATEWAY_MAX_CONNECTIONS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(100),
   GATEWAY_MAX_SESSIONS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(50),
   GATEWAY_METER_FLUSH_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** How often the gateway re-reads balances, passwords and port state for its live tunnels (changes made through this process also cut at once). */
+  GATEWAY_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   /** Once one side of a tunnel has ended, it closes after this long without bytes (an upstream that ignores the half-close). */
   GATEWAY_HALF_CLOSE_GRACE_MS: z.coerce.number().int().min(100).max(30_000).default(30_000),
   /** A gateway instance that stops its heartbeat (crashed) has its connections released after this long. */

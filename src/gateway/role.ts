@@ -51,7 +51,7 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
     peers: createPeerPool(infra),
     rank: async (q) => rankedDevices(infra.database.db, { countryCode: q.countryCode, carrier: q.carrier, tier: 'shared', exclude: q.exclude, limit: 5 }),
   });
-  brain.start(5000);
+  brain.start(config.GATEWAY_REFRESH_MS);
   const gateway = await startGateway({
     brain,
     host: config.GATEWAY_HOST,
