@@ -55,7 +55,25 @@ export const accountNotificationsProjection: Projection = {
     },
   }],
   async apply(trx, events) {
-    for (const event of events) await applyOne(trx, event as RecordedEvent & Handled);
+    // Health reports are most of the fleet's events: device states are read once per batch, kept in memory
+    // through it and written once at its end (rebuild speed); everything else applies in order, one by one.
+    const reports = events.filter((e): e is RecordedEvent & DeviceHealthReported => e.type === 'DeviceHealthReported');
+    const ids = [...new Set(reports.map((e) => e.data.deviceId))];
+    const online = new Map<string, boolean>();
+    if (ids.length > 0) {
+      const rows = await trx.selectFrom('account_notice_devices').select(['device_id', 'online']).where('device_id', 'in', ids).execute();
+      for (const r of rows) online.set(r.device_id as string, r.online as boolean);
+    }
+    const touched = new Set<string>();
+    for (const event of events) {
+      const e = event as RecordedEvent & Handled;
+      if (e.type === 'DeviceHealthReported') await deviceReported(trx, e, online, touched);
+      else await applyOne(trx, e);
+    }
+    if (touched.size > 0) {
+      await trx.insertInto('account_notice_devices').values([...touched].map((id) => ({ device_id: id, online: online.get(id)! })))
+        .onConflict((oc) => oc.column('device_id').doUpdateSet({ online: sql.ref('excluded.online') })).execute();
+    }
   },
 };
 
@@ -93,7 +111,20 @@ async function trafficMoved(trx: Db, e: RecordedEvent, accountId: string, slotTy
   }
 }
 
-async function applyOne(trx: Db, e: RecordedEvent & Handled): Promise<void> {
+/** A change of state only: offline after online, back online after offline (the first report of a device is its baseline). */
+async function deviceReported(trx: Db, e: RecordedEvent & DeviceHealthReported, online: Map<string, boolean>, touched: Set<string>): Promise<void> {
+  const d = e.data;
+  const before = online.get(d.deviceId);
+  online.set(d.deviceId, d.online);
+  touched.add(d.deviceId);
+  if (before === undefined || before === d.online) return;
+  const ports = await trx.selectFrom('account_notice_ports').select(['port_id', 'account_id', 'display_name']).where('device_id', '=', d.deviceId).where('active', '=', true).orderBy('port_id').execute();
+  for (const p of ports) {
+    await raise(trx, e, p.account_id as string, `${d.online ? 'port_online' : 'port_offline'}:${p.port_id}`, portNotice(d.online, p.display_name as string), d.reportedAt, { type: 'Port', id: p.port_id as string }, { deviceId: d.deviceId, portId: p.port_id });
+  }
+}
+
+async function applyOne(trx: Db, e: RecordedEvent & Exclude<Handled, DeviceHealthReported>): Promise<void> {
   const port = (portId: string, values: Record<string, unknown>) => trx.updateTable('account_notice_ports').set(values).where('port_id', '=', portId).execute();
   switch (e.type) {
     case 'AccountTrafficPurchased':
@@ -130,19 +161,6 @@ async function applyOne(trx: Db, e: RecordedEvent & Handled): Promise<void> {
     case 'AccountPortReconfigured': return void await port(e.data.portId, { device_id: e.data.deviceId });
     case 'AccountPortRotated': return void await port(e.data.portId, { device_id: e.data.toDeviceId });
     case 'AccountPortDeleted': return void await port(e.data.portId, { active: false });
-    case 'DeviceHealthReported': {
-      const d = e.data;
-      const before = await trx.selectFrom('account_notice_devices').select('online').where('device_id', '=', d.deviceId).executeTakeFirst();
-      await trx.insertInto('account_notice_devices').values({ device_id: d.deviceId, online: d.online })
-        .onConflict((oc) => oc.column('device_id').doUpdateSet({ online: d.online })).execute();
-      // a change of state only: offline after online, back online after offline (the first report of a device is its baseline)
-      if (!before || before.online === d.online) return;
-      const ports = await trx.selectFrom('account_notice_ports').select(['port_id', 'account_id', 'display_name']).where('device_id', '=', d.deviceId).where('active', '=', true).orderBy('port_id').execute();
-      for (const p of ports) {
-        await raise(trx, e, p.account_id as string, `${d.online ? 'port_online' : 'port_offline'}:${p.port_id}`, portNotice(d.online, p.display_name as string), d.reportedAt, { type: 'Port', id: p.port_id as string }, { deviceId: d.deviceId, portId: p.port_id });
-      }
-      return;
-    }
     default:
       return assertNever(e);
   }
