@@ -26,45 +26,43 @@ let asn6Table: Promise<Asn6Table> | undefined;
 
 async function loadAsn6Table(): Promise<Asn6Table> {
   const text = await readFile(require.resolve('@ip-location-db/asn/asn-ipv6-num.csv'), 'utf8');
-  const lines = text.split('\n');
-  const starts = new BigUint64Array(lines.length);
-  const ends = new BigUint64Array(lines.length);
-  const asns = new Uint32Array(lines.length);
-  const orgs: string[] = new Array(lines.length);
-  let n = 0;
-  for (const line of lines) {
-    const a = line.indexOf(','), b = line.indexOf(',', a + 1), c = line.indexOf(',', b + 1);
-    if (a < 0 || b < 0 || c < 0) continue;
-    starts[n] = BigInt(line.slice(0, a)) >> 64n;
-    ends[n] = BigInt(line.slice(a + 1, b)) >> 64n;
-    asns[n] = Number(line.slice(b + 1, c));
-    let org = line.slice(c + 1);
-    if (org.startsWith('"')) org = org.slice(1, -1).replace(/""/g, '"');
-    orgs[n++] = org;
-  }
-  return { starts: starts.subarray(0, n), ends: ends.subarray(0, n), asns: asns.subarray(0, n), orgs };
+  const capacity = countLines(text);
+  const starts = new BigUint64Array(capacity), ends = new BigUint64Array(capacity);
+  const { asns, orgs, n } = parseAsnCsv(text, capacity, (i, start, end) => { starts[i] = BigInt(start) >> 64n; ends[i] = BigInt(end) >> 64n; });
+  return { starts: starts.subarray(0, n), ends: ends.subarray(0, n), asns, orgs };
 }
 let countryReader: Promise<Reader<CountryResponse>> | undefined;
 
 async function loadAsnTable(): Promise<AsnTable> {
   const text = await readFile(require.resolve('@ip-location-db/asn/asn-ipv4-num.csv'), 'utf8');
-  const lines = text.split('\n');
-  const starts = new Uint32Array(lines.length);
-  const ends = new Uint32Array(lines.length);
-  const asns = new Uint32Array(lines.length);
-  const orgs: string[] = new Array(lines.length);
+  const capacity = countLines(text);
+  const starts = new Uint32Array(capacity), ends = new Uint32Array(capacity);
+  const { asns, orgs, n } = parseAsnCsv(text, capacity, (i, start, end) => { starts[i] = Number(start); ends[i] = Number(end); });
+  return { starts: starts.subarray(0, n), ends: ends.subarray(0, n), asns, orgs };
+}
+
+const countLines = (text: string): number => { let n = 1; for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++; return n; };
+
+/** Rows `start,end,asn,org` of the package's CSVs; the caller keeps the range bounds in its own number type. */
+function parseAsnCsv(text: string, capacity: number, range: (i: number, start: string, end: string) => void): { asns: Uint32Array; orgs: string[]; n: number } {
+  const asns = new Uint32Array(capacity);
+  const orgs: string[] = new Array(capacity);
   let n = 0;
-  for (const line of lines) {
+  for (let from = 0; from < text.length;) {
+    let to = text.indexOf('\n', from);
+    if (to < 0) to = text.length;
+    const line = text.slice(from, to);
+    from = to + 1;
     const a = line.indexOf(','), b = line.indexOf(',', a + 1), c = line.indexOf(',', b + 1);
     if (a < 0 || b < 0 || c < 0) continue;
-    starts[n] = Number(line.slice(0, a));
-    ends[n] = Number(line.slice(a + 1, b));
+    range(n, line.slice(0, a), line.slice(a + 1, b));
     asns[n] = Number(line.slice(b + 1, c));
     let org = line.slice(c + 1);
     if (org.startsWith('"')) org = org.slice(1, -1).replace(/""/g, '"');
     orgs[n++] = org;
   }
-  return { starts: starts.subarray(0, n), ends: ends.subarray(0, n), asns: asns.subarray(0, n), orgs };
+  orgs.length = n;
+  return { asns: asns.subarray(0, n), orgs, n };
 }
 
 function findRange<T extends number | bigint>(t: { starts: ArrayLike<T>; ends: ArrayLike<T> }, ip: T): number {
