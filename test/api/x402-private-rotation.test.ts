@@ -105,6 +105,9 @@ describe('private ports and seed 002 rotation (real local chains, real modem pro
     await prober().tick(); // the device's current IP, so the rotation can record it
     await settle();
 
+    const canRotate = (token: string) => api(url, 'GET', `/v1/x402/manage/ports/${s.portId}/can-rotate`, undefined, { 'x-session-token': token });
+    expect((await canRotate(s.sessionToken)).body).to.deep.equal({ canRotate: true, method: 'airplane_mode' });
+    expect((await canRotate('x402s_' + 'a'.repeat(48))).status).to.be.oneOf([400, 401, 404]);
     const before = resets.length;
     const rotated = await api(url, 'GET', `/rotate/${s.rotationToken}`);
     expect(rotated.status, JSON.stringify(rotated.body)).to.equal(200);
@@ -126,6 +129,7 @@ describe('private ports and seed 002 rotation (real local chains, real modem pro
     expect(again.body.error.code).to.equal('ROTATION_COOLDOWN');
     expect(again.body.error.details.secondsRemaining).to.equal(60);
     expect(resets.length).to.equal(before + 1); // the modem was not touched
+    expect((await canRotate(s.sessionToken)).body).to.include({ canRotate: false, cooldownRemaining: 60, reason: 'Rate limited. Must wait 60 seconds before next rotation.' });
 
     await prober().tick(); // the modem came back with a new IP
     const confirmed = (await streamOf(`session-${s.sessionId}`)).find((e) => e.type === 'PortIpChanged');
@@ -149,6 +153,8 @@ describe('private ports and seed 002 rotation (real local chains, real modem pro
     const one = await lab.httpModem({ username: 'de1', password: 'de1-secret', egressIp: '100.65.0.1' });
     const first = await api(url, 'POST', '/v1/admin/devices', { name: 'de-1', countryCode: 'DE', carrier: { name: 'Vodafone', brand: 'Vodafone' }, upstream: one.upstream, tiers: ['shared'] }, admin);
     const s = await buy('country=DE&traffic=0.1', 400_000n);
+    const can = async () => (await api(url, 'GET', `/v1/x402/manage/ports/${s.portId}/can-rotate`, undefined, { 'x-session-token': s.sessionToken })).body;
+    expect(await can()).to.deep.equal({ canRotate: false, method: 'device_switch', availableDevices: 0 });
     const lonely = await api(url, 'GET', `/rotate/${s.rotationToken}`);
     expect(lonely.status).to.equal(409);
     expect(lonely.body.error.code).to.equal('NO_OTHER_DEVICE');
@@ -156,11 +162,13 @@ describe('private ports and seed 002 rotation (real local chains, real modem pro
 
     const two = await lab.httpModem({ username: 'de2', password: 'de2-secret', egressIp: '100.65.0.2' });
     await api(url, 'POST', '/v1/admin/devices', { name: 'de-2', countryCode: 'DE', carrier: { name: 'Vodafone', brand: 'Vodafone' }, upstream: two.upstream, tiers: ['shared'] }, admin);
+    expect(await can()).to.deep.equal({ canRotate: true, method: 'device_switch', availableDevices: 1 });
     const rotated = await api(url, 'GET', `/rotate/${s.rotationToken}`);
     expect(rotated.status, JSON.stringify(rotated.body)).to.equal(200);
     expect(rotated.body).to.include({ oldDeviceId: first.body.id, method: 'device_switch' });
     const again = await api(url, 'GET', `/rotate/${s.rotationToken}`);
     expect(again.status).to.equal(429);
     expect(again.body.error.details.secondsRemaining).to.equal(300);
+    expect(await can()).to.include({ canRotate: false, cooldownRemaining: 300 });
   });
 });

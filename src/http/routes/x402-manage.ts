@@ -6,6 +6,7 @@ import { findDevice } from '../../../projections/devices.ts';
 import { sessionPayments, sessionPorts } from '../../../projections/sessions.ts';
 import type { X402Context } from '../../x402/context.ts';
 import { recreatePort, replacePort, topUp, topUpQuote } from '../../x402/manage.ts';
+import { canRotate } from '../../x402/rotation.ts';
 import { ApiError } from '../errors.ts';
 import { parse } from '../validate.ts';
 import { newPortView, paymentView, portView, sessionView, trafficView } from '../x402-views.ts';
@@ -64,6 +65,14 @@ export function x402ManageRouter(ctx: X402Context): Router {
       lastHealthAt: device?.last_health_at ? new Date(device.last_health_at).toISOString() : null,
       replaceable: port.status === 'active' && !isOnline,
     });
+  });
+
+  // Seed 002's can-rotate, for the ports of an x402 session: the cooldown, and for shared ports how many devices could take it.
+  router.get('/ports/:portId/can-rotate', async (req, res) => {
+    const session = await sessionFromToken(infra, req);
+    const port = (await sessionPorts(infra.database.db, session.session_id)).find((p) => p.port_id === req.params.portId && p.status === 'active');
+    if (!port) throw new ApiError(404, 'PORT_NOT_FOUND', `no active port ${req.params.portId} in this session`);
+    res.json(await canRotate(infra, port, session.tier as Tier));
   });
 
   router.post('/ports/replace', async (req, res) => {

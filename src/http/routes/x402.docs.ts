@@ -99,6 +99,11 @@ documentRoutes(
     200: { description: 'Port status', schema: portBody.extend({ latencyMs: z.number().nullable(), lastHealthAt: isoDate.nullable(), replaceable: z.boolean() }), example: { ...portExample, latencyMs: 120, lastHealthAt: EXAMPLE_TIME, replaceable: false } },
     ...tokenErrors, ...errors({ 404: 'PORT_NOT_FOUND' }),
   }, { security: token, params: z.object({ portId: z.string() }) }),
+  get(`${P}/manage/ports/:portId/can-rotate`, manage, 'Whether the port can rotate now (seed 002 can-rotate): cooldown, method, devices free', {
+    200: { description: 'Ready, or in cooldown', schema: z.object({ canRotate: z.boolean(), method: z.enum(['device_switch', 'airplane_mode']).optional(), availableDevices: z.number().int().optional(), reason: z.string().optional(), nextRotationAt: isoDate.optional(), cooldownRemaining: z.number().int().optional() }),
+      example: { canRotate: true, method: 'device_switch', availableDevices: 26 } },
+    ...tokenErrors, ...errors({ 404: 'PORT_NOT_FOUND' }),
+  }, { security: token, params: z.object({ portId: z.string() }) }),
   { method: 'post', path: `${P}/manage/ports/replace`, tag: manage, security: token, summary: 'Replace an offline port on another device (free, at most 3)', body: replaceBody, bodyExample: {},
     responses: { 200: { description: 'Replaced', schema: z.object({ success, replacedPortId: z.string(), port: newPortBody, replacementsUsed: z.number().int(), replacementsRemaining: z.number().int() }), example: { success: true, replacedPortId: EXAMPLE_UUID, port: newPortExample, replacementsUsed: 1, replacementsRemaining: 2 } },
       ...tokenErrors, ...errors({ 404: 'PORT_NOT_FOUND', 409: ['PORT_ONLINE', 'REPLACEMENT_LIMIT', 'SESSION_EXPIRED'], 429: 'RATE_LIMITED', 503: 'NO_STOCK' }) } },
