@@ -44,6 +44,7 @@ export class PostgresEventStore implements EventStore {
   private readonly subscriptions = new Set<Subscription>();
   private stopListening: (() => Promise<void>) | undefined;
   private notifyPending = false;
+  private notifyAgain = false;
 
   private constructor(private readonly database: Database) {
     this.kind = database.kind;
@@ -180,12 +181,23 @@ export class PostgresEventStore implements EventStore {
    * one was in flight, so a burst of appends costs a handful of notifications, not one each.
    */
   private notifyOthers(): void {
-    if (this.database.kind !== 'postgres' || this.notifyPending) return;
+    if (this.database.kind !== 'postgres') return;
+    if (this.notifyPending) {
+      // it may have been sent before this append committed: send one more after it, or a listener that read in between waits for its poll
+      this.notifyAgain = true;
+      return;
+    }
     this.notifyPending = true;
     setImmediate(() => {
       sql`select pg_notify('es_appended', '')`.execute(this.database.db)
         .catch(() => {}) // best effort: subscribers also poll
-        .finally(() => { this.notifyPending = false; });
+        .finally(() => {
+          this.notifyPending = false;
+          if (this.notifyAgain) {
+            this.notifyAgain = false;
+            this.notifyOthers();
+          }
+        });
     });
   }
 

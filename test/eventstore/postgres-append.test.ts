@@ -88,6 +88,35 @@ for (const kind of await databaseKinds()) {
           await other.close();
         }
       });
+
+      it('wakes it for an append that lands while the previous NOTIFY is still in flight', async () => {
+        const other = await openPostgres(t.url!);
+        const elsewhere = await PostgresEventStore.open(other);
+        try {
+          const arrived = new Map<string, number>();
+          const sub = store.subscribeToAll({ fromPosition: await store.headPosition() }, async (batch) => {
+            for (const e of batch.events) arrived.set(e.streamId, performance.now());
+          });
+          await new Promise((r) => setTimeout(r, 100));
+          let worst = 0;
+          for (let i = 0; i < 30; i++) {
+            await new Promise((r) => setTimeout(r, 20 + (i % 7) * 3));
+            // back to back: the second append returns while the first one's NOTIFY may still be on its way
+            await elsewhere.append(uniqueStream(), [ev('First')], { expectedRevision: 'no_stream' });
+            const stream = uniqueStream();
+            const sent = performance.now();
+            await elsewhere.append(stream, [ev('Second')], { expectedRevision: 'no_stream' });
+            while (!arrived.has(stream) && performance.now() - sent < 3000) await new Promise((r) => setTimeout(r, 2));
+            worst = Math.max(worst, arrived.get(stream)! - sent);
+          }
+          await sub.stop();
+          // a coalesced NOTIFY that drops the later append leaves it to the 1 s fallback poll
+          expect(worst).to.be.below(400);
+        } finally {
+          await elsewhere.close();
+          await other.close();
+        }
+      });
     }
   });
 }
