@@ -1,49 +1,16 @@
 import { expect } from 'chai';
-import net from 'node:net';
-import { SocksClient } from 'socks';
 import { startGatewayRole, type GatewayRole } from '../../src/gateway/role.ts';
 import { api } from '../support/service.ts';
 import { testRedisUrl } from '../support/services.ts';
 import { admin, registerDevice, startPaidService } from '../support/x402.ts';
 import { startHttpModem, startOrigin, waitFor, caughtUp, type Modem, type Origin } from './listeners/helpers.ts';
+import { viaConnect, viaSocks, type Delivered } from './downloads.ts';
 
 const MB = 1_000_000;
 const BOUGHT = 100 * MB; // 0.1 GB
 const DOWNLOAD = 80 * MB;
 /** The issue's bound: overrun per account ≤ max(1 MB, 1 % of what it bought). */
 const BOUND = Math.max(MB, BOUGHT / 100);
-
-/** Every byte the client sent and received on a tunnel (what the customer got, headers included). */
-interface Delivered { up: number; down: number }
-
-function drain(socket: net.Socket, request: string): Promise<Delivered> {
-  return new Promise((resolve) => {
-    let down = 0;
-    socket.on('data', (d: Buffer) => { down += d.length; });
-    socket.on('error', () => {});
-    socket.once('close', () => resolve({ up: request.length, down }));
-    socket.write(request);
-  });
-}
-
-async function viaConnect(port: number, user: string, pass: string, originPort: number, path: string): Promise<Delivered> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.on('error', () => {});
-  await new Promise((r) => socket.once('connect', r));
-  socket.write(`CONNECT 127.0.0.1:${originPort} HTTP/1.1\r\nProxy-Authorization: Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}\r\n\r\n`);
-  let head = Buffer.alloc(0);
-  while (!head.includes('\r\n\r\n')) head = Buffer.concat([head, await new Promise<Buffer>((r) => socket.once('data', r))]);
-  if (!/^HTTP\/1\.1 200/.test(head.toString())) { socket.destroy(); return { up: 0, down: 0 }; }
-  return drain(socket, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
-}
-
-async function viaSocks(port: number, user: string, pass: string, originPort: number, path: string): Promise<Delivered> {
-  const { socket } = await SocksClient.createConnection({
-    proxy: { host: '127.0.0.1', port, type: 5, userId: user, password: pass },
-    command: 'connect', destination: { host: '127.0.0.1', port: originPort },
-  });
-  return drain(socket, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
-}
 
 /**
  * #8 item 1: the traffic balance is held in flight. 4 parallel 80 MB downloads on 0.1 GB, split
