@@ -18,6 +18,13 @@ export type AccountCredential =
   | { kind: 'aport'; port: AccountPortRow; accountId: string; totalBytes: bigint; usedBytes: bigint }
   | { kind: 'apool'; accountId: string; parsed: ParsedUsername; passwordHash: string; totalBytes: bigint; usedBytes: bigint };
 
+/**
+ * The budget an account credential spends (#8): one per account traffic pool, so every port of the slot
+ * type and the pool password lease from the same ledger entry, on every gateway instance.
+ */
+export const accountBudgetKey = (accountId: string, slotType: 'shared' | 'private') => `account-${accountId}-${slotType}`;
+export const budgetKeyOf = (c: AccountCredential) => accountBudgetKey(c.accountId, c.kind === 'aport' ? c.port.slot_type : 'shared');
+
 type Result = { ok: true; credential: AccountCredential } | { ok: false; failure: GatewayFailure };
 const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 const invalid = (message: string): Result => ({ ok: false, failure: { code: 'E_AUTH_INVALID', message } });

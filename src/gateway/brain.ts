@@ -4,10 +4,10 @@ import type { AccountKind } from '../../domain/traffic/metered.ts';
 import { findPoolAccount } from '../../projections/pool-accounts.ts';
 import { findSession } from '../../projections/sessions.ts';
 import type { Infrastructure } from '../infrastructure.ts';
-import { AccountBudget, MemoryBudgetLedger, sliceFor, type BudgetLedger } from './budget.ts';
+import { AccountBudget, MemoryBudgetLedger, freshestBalance, sliceFor, type BudgetLedger } from './budget.ts';
 import { GatewayCoordination } from './coordination.ts';
 import { resolveCredential, type Credential } from './credentials.ts';
-import { accountTraffic } from './account-credentials.ts';
+import { accountTraffic, budgetKeyOf } from './account-credentials.ts';
 import { findAccountPort } from '../../projections/account-ports.ts';
 import { AccountLimits } from './limits.ts';
 import type { TrafficMeter } from './meter.ts';
@@ -48,7 +48,10 @@ interface AccountState {
   usedBytes: bigint;
   leases: Set<AbortController>;
   passwordHash: string | null;
+  /** Shared by every account key that spends the same balance (an account's ports and pool password). */
   budget: AccountBudget;
+  /** The account keys spending `budget`, this one included. */
+  spenders: Set<AccountState>;
 }
 
 /**
@@ -57,6 +60,8 @@ interface AccountState {
  */
 export class MarketplaceBrain implements GatewayBrain {
   private readonly accounts = new Map<string, AccountState>();
+  /** Budget key → the budget and the account keys that spend it. */
+  private readonly budgets = new Map<string, { budget: AccountBudget; spenders: Set<AccountState> }>();
   private readonly router: Router;
   private readonly coordination: GatewayCoordination;
   private readonly limits: AccountLimits;
@@ -114,8 +119,8 @@ export class MarketplaceBrain implements GatewayBrain {
 
   async refresh(): Promise<void> {
     const now = this.infra.clock.now().getTime();
+    for (const [key, { budget }] of this.budgets) await budget.maintain().catch((err) => this.infra.logger.warn({ err, budget: key }, 'gateway budget upkeep failed'));
     for (const state of this.accounts.values()) {
-      await state.budget.maintain().catch((err) => this.infra.logger.warn({ err, account: state.id }, 'gateway budget upkeep failed'));
       if (state.leases.size === 0) continue;
       if (state.kind === 'aport' || state.kind === 'apool') {
         if (!(await this.refreshAccount(state))) { this.revokeAll(state); continue; }
@@ -137,7 +142,7 @@ export class MarketplaceBrain implements GatewayBrain {
         state.usedBytes = BigInt(row.traffic_used_bytes);
         if (row.status !== 'active' || new Date(row.expires_at).getTime() <= now) { this.revokeAll(state); continue; }
       }
-      if (this.remaining(state) <= 0n) this.revokeAll(state);
+      if (this.remaining(state) <= 0n) this.revokeSpenders(state);
     }
   }
 
@@ -200,7 +205,7 @@ export class MarketplaceBrain implements GatewayBrain {
         brain.meter.add(account.kind, account.id, up, down);
         if (credential.kind === 'pak') brain.pak?.sessionMeter(account.id, credential.parsed.sid, up, down);
         if (brain.remaining(account) <= 0n) {
-          brain.revokeAll(account); // balance gone: close every tunnel of it
+          brain.revokeSpenders(account); // balance gone: close every tunnel that spends it
           if (credential.kind === 'pak') brain.pak?.capReached(account.id, account.usedBytes + brain.meter.unflushed(account.kind, account.id));
         }
       },
@@ -220,12 +225,9 @@ export class MarketplaceBrain implements GatewayBrain {
     const key = `${kind}-${id}`;
     let state = this.accounts.get(key);
     if (!state) {
-      const created: AccountState = { key, kind, id, totalBytes: 0n, usedBytes: 0n, leases: new Set(), passwordHash: null, budget: undefined as unknown as AccountBudget };
-      created.budget = new AccountBudget(key, this.ledger, () => ({ totalBytes: created.totalBytes, usedBytes: created.usedBytes }), {
-        sliceBytes: sliceFor(credential.totalBytes), idleReturnMs: this.options.budgetIdleReturnMs,
-        now: () => this.infra.clock.now().getTime(), onError: (err) => this.infra.logger.warn({ err, account: id }, 'gateway budget lease failed'),
-      });
-      state = created;
+      const shared = this.budgetFor(credential.kind === 'aport' || credential.kind === 'apool' ? budgetKeyOf(credential) : key, credential.totalBytes);
+      state = { key, kind, id, totalBytes: 0n, usedBytes: 0n, leases: new Set(), passwordHash: null, budget: shared.budget, spenders: shared.spenders };
+      shared.spenders.add(state);
     }
     // the read model is the truth for what was flushed; unflushed bytes are added in remaining()
     state.totalBytes = credential.totalBytes;
@@ -237,8 +239,30 @@ export class MarketplaceBrain implements GatewayBrain {
     return state;
   }
 
+  /** One budget per budget key: x402 sessions, pool accounts and pak_ keys have their own; an account's traffic pool is shared. */
+  private budgetFor(budgetKey: string, totalBytes: bigint): { budget: AccountBudget; spenders: Set<AccountState> } {
+    let shared = this.budgets.get(budgetKey);
+    if (shared) return shared;
+    const spenders = new Set<AccountState>();
+    const budget = new AccountBudget(budgetKey, this.ledger, () => freshestBalance(spenders), {
+      sliceBytes: sliceFor(totalBytes), idleReturnMs: this.options.budgetIdleReturnMs,
+      now: () => this.infra.clock.now().getTime(), onError: (err) => this.infra.logger.warn({ err, budget: budgetKey }, 'gateway budget lease failed'),
+    });
+    shared = { budget, spenders };
+    this.budgets.set(budgetKey, shared);
+    return shared;
+  }
+
+  /** What is left of the balance the account spends: read model minus what this instance has not flushed, over every spender. */
   private remaining(account: AccountState): bigint {
-    return account.totalBytes - account.usedBytes - this.meter.unflushed(account.kind, account.id);
+    const { totalBytes, usedBytes } = freshestBalance(account.spenders);
+    let unflushed = 0n;
+    for (const s of account.spenders) unflushed += this.meter.unflushed(s.kind, s.id);
+    return totalBytes - usedBytes - unflushed;
+  }
+
+  private revokeSpenders(account: AccountState): void {
+    for (const s of account.spenders) this.revokeAll(s);
   }
 
   private revokeAll(account: AccountState): void {

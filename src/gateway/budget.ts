@@ -3,7 +3,8 @@ import type { ByteBudget } from '../../adapters/gateway/brain.ts';
 
 /**
  * The in-flight byte budget (#8): how every credential kind's traffic balance is spent, keyed by
- * account key (`session-<id>`, `pool-<id>`, and later `account-<id>`, `pak-<id>`, …).
+ * budget key: `session-<id>`, `pool-<id>`, `pak-<id>`, and `account-<id>-shared|private` — one per account
+ * traffic pool, spent by all of that account's ports of the slot type and (shared) its pool password.
  *
  * The ledger holds, per account key, the bytes granted to gateway instances so far (spent or
  * still held). An instance leases a slice of what is left (total bought − granted) atomically;
@@ -211,6 +212,19 @@ export class AccountBudget implements ByteBudget {
     this.pending = asked;
     return asked;
   }
+}
+
+/**
+ * What a budget shared by several credentials spends from: each member holds its own read of the
+ * balance, and bought and used bytes only ever grow, so the freshest read is the largest of each.
+ */
+export function freshestBalance(reads: Iterable<Balance>): Balance {
+  let totalBytes = 0n, usedBytes = 0n;
+  for (const r of reads) {
+    if (r.totalBytes > totalBytes) totalBytes = r.totalBytes;
+    if (r.usedBytes > usedBytes) usedBytes = r.usedBytes;
+  }
+  return { totalBytes, usedBytes };
 }
 
 /** The Redis ledger while Redis answers; the in-process one while the gateway is degraded. */
