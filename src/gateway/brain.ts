@@ -7,7 +7,8 @@ import type { Infrastructure } from '../infrastructure.ts';
 import { AccountBudget, MemoryBudgetLedger, freshestBalance, sliceFor, type BudgetLedger } from './budget.ts';
 import { GatewayCoordination } from './coordination.ts';
 import { resolveCredential, type Credential } from './credentials.ts';
-import { accountTraffic, budgetKeyOf } from './account-credentials.ts';
+import { accountBudgetKey, accountTraffic, budgetKeyOf } from './account-credentials.ts';
+import { suspendedPortIds } from '../accounts/suspension.ts';
 import { findAccountPort } from '../../projections/account-ports.ts';
 import { AccountLimits } from './limits.ts';
 import type { TrafficMeter } from './meter.ts';
@@ -72,6 +73,8 @@ export class MarketplaceBrain implements GatewayBrain {
   private readonly pak: PakAccess | undefined;
   private readonly onPasswordChanged = (accountId: string) => void this.recheckPassword(accountId);
   /** An account port deleted, moved or given new credentials: its tunnels close (they reopen with the new state). */
+  /** An account deactivated by an admin: its ports' and pool password's tunnels close now, not at the next refresh. */
+  private readonly onAccountChanged = (accountId: string) => void this.recheckAccount(accountId).catch((err) => this.infra.logger.warn({ err, account: accountId }, 'gateway account recheck failed'));
   private readonly onPortChanged = (portId: string) => { const s = this.accounts.get(`aport-${portId}`); if (s) void this.refreshAccount(s).then((ok) => { if (!ok) this.revokeAll(s); else if (s.leases.size) this.revokeAll(s); }); };
 
   constructor(private readonly infra: Infrastructure, private readonly meter: TrafficMeter, options: BrainOptions) {
@@ -101,6 +104,7 @@ export class MarketplaceBrain implements GatewayBrain {
     this.escalation = limiter('gw-auth-escalation', a.escalateAfterBlocks, 3600, a.escalatedBlockSeconds);
     infra.events.on('pool-password-changed', this.onPasswordChanged);
     infra.events.on('account-port-changed', this.onPortChanged);
+    infra.events.on('account-changed', this.onAccountChanged);
   }
 
   private refresher: NodeJS.Timeout | undefined;
@@ -115,6 +119,7 @@ export class MarketplaceBrain implements GatewayBrain {
     clearInterval(this.refresher);
     this.infra.events.off('pool-password-changed', this.onPasswordChanged);
     this.infra.events.off('account-port-changed', this.onPortChanged);
+    this.infra.events.off('account-changed', this.onAccountChanged);
   }
 
   async refresh(): Promise<void> {
@@ -274,6 +279,8 @@ export class MarketplaceBrain implements GatewayBrain {
     if (state.kind === 'aport') {
       const port = await findAccountPort(this.infra.database.db, state.id);
       if (!port || port.status !== 'active' || port.password_hash !== state.passwordHash || new Date(port.expires_at) <= this.infra.clock.now()) return false;
+      // suspended: its slot subscription lapsed (or the account is inactive) while the tunnel was open
+      if ((await suspendedPortIds(this.infra.database.db, port.account_id, this.infra.clock.now())).has(port.port_id)) return false;
       const t = await accountTraffic(this.infra, port.account_id, port.slot_type);
       if (!t || !t.account.is_active) return false;
       state.totalBytes = t.totalBytes;
@@ -285,6 +292,15 @@ export class MarketplaceBrain implements GatewayBrain {
     state.totalBytes = t.totalBytes;
     state.usedBytes = t.usedBytes;
     return true;
+  }
+
+  /** Every account key of the account on this instance (its ports and pool password spend its two budgets). */
+  private async recheckAccount(accountId: string): Promise<void> {
+    for (const slot of ['shared', 'private'] as const) {
+      for (const state of this.budgets.get(accountBudgetKey(accountId, slot))?.spenders ?? []) {
+        if (state.leases.size > 0 && !(await this.refreshAccount(state))) this.revokeAll(state);
+      }
+    }
   }
 
   /** Regenerated password: tunnels opened with the old one close now. */

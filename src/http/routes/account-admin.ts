@@ -49,7 +49,11 @@ export function accountAdminRouter(ctx: AccountsContext): Router {
     const body = parse(adminPatchBody, req.body);
     const origin = { actor: actor(req), correlationId: req.id };
     if (body.role !== undefined) await runAccountCommand(ctx, id, { type: 'ChangeRole', data: { role: body.role } }, origin);
-    if (body.isActive !== undefined) await runAccountCommand(ctx, id, { type: 'SetActive', data: { isActive: body.isActive } }, origin);
+    if (body.isActive !== undefined) {
+      await runAccountCommand(ctx, id, { type: 'SetActive', data: { isActive: body.isActive } }, origin);
+      // a gateway in this process cuts the account's live tunnels now; others at their next refresh
+      ctx.infra.events.emit('account-changed', id);
+    }
     res.json(await view(id));
   });
 
