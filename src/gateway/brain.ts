@@ -41,8 +41,10 @@ export interface BrainOptions {
 }
 
 interface AccountState {
-  /** session-<id>, pool-<id>: what budgets and limits are keyed by. */
+  /** session-<id>, pool-<id>, aport-<portId>, …: what the meter and sticky sessions are keyed by. */
   key: string;
+  /** What the connection limit counts: the account (`account-<id>`) for its ports and pool password, else `key`. */
+  limitKey: string;
   kind: AccountKind;
   id: string;
   totalBytes: bigint;
@@ -166,7 +168,7 @@ export class MarketplaceBrain implements GatewayBrain {
       if (credential.kind === 'pak') { this.pak?.capReached(account.id, account.usedBytes + this.meter.unflushed(account.kind, account.id)); return { ok: false, failure: { code: 'E_CAP_EXCEEDED' } }; }
       return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
     }
-    if (!(await this.limits.acquireConnection(account.key))) {
+    if (!(await this.limits.acquireConnection(account.limitKey))) {
       return { ok: false, failure: { code: 'E_RATE_LIMITED_CONN', message: `over ${this.options.maxConnectionsPerAccount} concurrent connections` } };
     }
     // the first slice: a balance spent by other gateway instances (not yet in the read model) says no here
@@ -182,7 +184,7 @@ export class MarketplaceBrain implements GatewayBrain {
   private releaseConnection(account: AccountState): void {
     const warn = (err: unknown) => this.infra.logger.warn({ err, account: account.key }, 'gateway account bookkeeping failed');
     void account.budget.close().catch(warn);
-    void this.limits.releaseConnection(account.key).catch(warn);
+    void this.limits.releaseConnection(account.limitKey).catch(warn);
   }
 
   private lease(account: AccountState, credential: Credential): Lease {
@@ -231,7 +233,8 @@ export class MarketplaceBrain implements GatewayBrain {
     let state = this.accounts.get(key);
     if (!state) {
       const shared = this.budgetFor(credential.kind === 'aport' || credential.kind === 'apool' ? budgetKeyOf(credential) : key, credential.totalBytes);
-      state = { key, kind, id, totalBytes: 0n, usedBytes: 0n, leases: new Set(), passwordHash: null, budget: shared.budget, spenders: shared.spenders };
+      const limitKey = credential.kind === 'aport' || credential.kind === 'apool' ? `account-${credential.accountId}` : key;
+      state = { key, limitKey, kind, id, totalBytes: 0n, usedBytes: 0n, leases: new Set(), passwordHash: null, budget: shared.budget, spenders: shared.spenders };
       shared.spenders.add(state);
     }
     // the read model is the truth for what was flushed; unflushed bytes are added in remaining()
