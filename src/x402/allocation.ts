@@ -23,11 +23,17 @@ export interface SlotRequest {
  */
 export async function takeSlot(infra: Infrastructure, request: SlotRequest, origin: CommandOrigin): Promise<string | null> {
   const tried = new Set(request.exclude ?? []);
+  const claiming = claimsInFlight(infra);
   for (let round = 0; round < 3; round++) {
     const candidates = await freeDevices(infra.database.db, { ...request, exclude: [...tried] });
     if (candidates.length === 0) return null;
-    for (const candidate of candidates) {
+    // Concurrent buyers all see the same best device and would race on its stream (each loser reloads and
+    // retries): a device another purchase in this process is claiming right now goes last. A stable sort, so
+    // the ranking (most free, then lowest latency) holds among the rest.
+    const ordered = [...candidates].sort((a, b) => (claiming.get(a.device_id) ?? 0) - (claiming.get(b.device_id) ?? 0));
+    for (const candidate of ordered) {
       tried.add(candidate.device_id);
+      claiming.set(candidate.device_id, (claiming.get(candidate.device_id) ?? 0) + 1);
       try {
         await handleCommand(infra, fleetDecider, deviceStreamId(candidate.device_id), {
           type: 'AllocateSlot', data: { deviceId: candidate.device_id, portId: request.portId, sessionId: request.sessionId, tier: request.tier },
@@ -37,10 +43,22 @@ export async function takeSlot(infra: Infrastructure, request: SlotRequest, orig
         // full, offline or retired since the read model last looked, or too contended: try the next one
         if (error instanceof DomainError || error instanceof WrongExpectedVersion) continue;
         throw error;
+      } finally {
+        const left = claiming.get(candidate.device_id)! - 1;
+        if (left === 0) claiming.delete(candidate.device_id);
+        else claiming.set(candidate.device_id, left);
       }
     }
   }
   return null;
+}
+
+const inFlight = new WeakMap<Infrastructure, Map<string, number>>();
+/** Slot claims under way in this process, per device. */
+function claimsInFlight(infra: Infrastructure): Map<string, number> {
+  let claims = inFlight.get(infra);
+  if (!claims) inFlight.set(infra, (claims = new Map()));
+  return claims;
 }
 
 export async function releaseSlot(infra: Infrastructure, deviceId: string, portId: string, origin: CommandOrigin): Promise<void> {
