@@ -40,6 +40,8 @@ describe('account traffic budget across ports, the pool password and two gateway
     gateways = [{ http: first.httpPort, socks: first.socksPort }, { http: second.gateway.httpPort, socks: second.gateway.socksPort }];
     const device = await registerDevice(world.service, 'US', { upstream: modem.url, slots: 8, tiers: ['shared'] });
     await api(world.service.url, 'POST', `/v1/admin/devices/${device}/health`, { online: true, latencyMs: 50, ip: '100.64.0.1' }, admin);
+    const exclusive = await registerDevice(world.service, 'US', { upstream: modem.url, slots: 1, tiers: ['private'] });
+    await api(world.service.url, 'POST', `/v1/admin/devices/${exclusive}/health`, { online: true, latencyMs: 50, ip: '100.64.0.2' }, admin);
   });
   after(async () => {
     await second?.stop();
@@ -89,5 +91,35 @@ describe('account traffic budget across ports, the pool password and two gateway
     // a new connection through any of them, on either instance, is refused now
     expect((await viaConnect(gateways[1]!.http, a.proxyLogin, a.proxyPassword, origin.port, '/bytes/10')).down).to.equal(0);
     expect((await viaConnect(gateways[0]!.http, poolUser, pool.password, origin.port, '/bytes/10')).down).to.equal(0);
+  });
+
+  it('shared and private traffic are two budgets: a shared and a private port each get their own 0.1 GB', async () => {
+    const url = world.service.url;
+    const reg = await api(url, 'POST', '/v1/auth/register', { email: 'budget-tiers@example.com', password: 'a long password' });
+    const key = { 'x-api-key': reg.body.apiKey.key };
+    const accountId: string = reg.body.user._id;
+    await api(url, 'POST', `/v1/admin/accounts/${accountId}/credits`, { amount: 100, reason: 'test' }, admin);
+    expect((await api(url, 'POST', '/v1/billing/purchase-ports', { quantity: 1 }, key)).status).to.equal(201);
+    expect((await api(url, 'POST', '/v1/billing/purchase-ports-private', { quantity: 1 }, key)).status).to.equal(201);
+    expect((await api(url, 'POST', '/v1/billing/purchase-traffic', { quantityGB: 0.1 }, key)).status).to.equal(201);
+    expect((await api(url, 'POST', '/v1/billing/purchase-traffic-private', { quantityGB: 0.1 }, key)).status).to.equal(201);
+    const shared = (await api(url, 'POST', '/v1/ports', { countryId: 'US', expiresAt: 31 * 86400 }, key)).body;
+    const priv = (await api(url, 'POST', '/v1/ports', { countryId: 'US', expiresAt: 31 * 86400, type: 'private' }, key)).body;
+    expect(priv.slotType, JSON.stringify(priv)).to.equal('private');
+    const path = `/bytes/${DOWNLOAD}`;
+    const [s1, s2, p1, p2] = await Promise.all([
+      viaConnect(gateways[0]!.http, shared.proxyLogin, shared.proxyPassword, origin.port, path),
+      viaSocks(gateways[1]!.socks, shared.proxyLogin, shared.proxyPassword, origin.port, path),
+      viaConnect(gateways[1]!.http, priv.proxyLogin, priv.proxyPassword, origin.port, path),
+      viaSocks(gateways[0]!.socks, priv.proxyLogin, priv.proxyPassword, origin.port, path),
+    ]);
+    await settle();
+    const sum = (...d: Delivered[]) => d.reduce((n, x) => n + x.up + x.down, 0);
+    for (const got of [sum(s1!, s2!), sum(p1!, p2!)]) {
+      expect(got, `delivered ${got} of ${BOUGHT}`).to.be.at.most(BOUGHT + BOUND);
+      expect(got, `delivered ${got} of ${BOUGHT}`).to.be.at.least(BOUGHT - BOUND);
+    }
+    const used = await usedBytesBySlotType(world.service.infra.database.db, accountId);
+    expect([used.shared.toString(), used.private.toString()]).to.deep.equal([String(BOUGHT), String(BOUGHT)]);
   });
 });
