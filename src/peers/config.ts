@@ -24,7 +24,7 @@ export const peerEnv = {
   PEER_RATE_MOBILE_PER_GB: usdc.default('1.80'),
   PEER_RATE_RESIDENTIAL_PER_GB: usdc.default('1.20'),
   PEER_RATE_DATACENTER_PER_GB: usdc.default('0.30'),
-  /** IP classification overrides, `CIDR=type[:CC]` comma-separated (tests classify loopback peers this way). */
+  /** IP classification overrides, `CIDR=type[:CC[:ASN[:org]]]` comma-separated (tests classify loopback peers this way). */
   PEER_IP_OVERRIDES: z.string().default(''),
   PEER_REGISTRATIONS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(3),
   PEER_TRAFFIC_FLUSH_MS: ms(100, 60_000, 5000),

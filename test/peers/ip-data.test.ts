@@ -20,4 +20,11 @@ describe('peer IP classification from bundled ASN data', function () {
     const o = parseOverrides('2001:db8::/32=mobile:DE');
     expect(await lookupIp('2001:db8::5', o)).to.deep.include({ overrideType: 'mobile', country: 'DE' });
   });
+
+  it('an override may name the ASN and its holder (tests give loopback peers a network)', async () => {
+    const o = parseOverrides('127.0.0.2/32=residential:DE:3320:Deutsche Telekom AG,127.0.0.0/8=mobile');
+    expect(await lookupIp('127.0.0.2', o)).to.deep.equal({ asn: 3320, org: 'Deutsche Telekom AG', country: 'DE', overrideType: 'residential' });
+    expect(await lookupIp('127.0.0.9', o)).to.deep.equal({ asn: null, org: null, country: null, overrideType: 'mobile' });
+    expect(() => parseOverrides('127.0.0.1/32=mobile:US:x')).to.throw(/CIDR=type\[:CC\[:ASN\[:org\]\]\]/);
+  });
 });
