@@ -8,7 +8,8 @@ import type { Projection } from './projection.ts';
 /**
  * What the pool can sell now, and where it was down: per device its pool, country, carrier and
  * whether it is online; per offline stretch of a device, when it started and ended (the incidents feed).
- * The `mbl` pool is every active shared-tier modem; `peer` devices arrive with the peers issue.
+ * The `mbl` pool is every active shared-tier modem; the `peer` pool is the peers online now (presence,
+ * src/peers/presence.ts), counted by src/reseller/endpoints.ts, not stored here.
  */
 export interface StockDeviceRow {
   device_id: string;
@@ -123,11 +124,6 @@ async function applyBatch(trx: Db, events: Array<RecordedEvent & StockEvent>): P
   }
 }
 
-/** Online devices per pool and country. */
-export const stockCounts = async (db: Db) =>
-  (await db.selectFrom('pool_stock_devices').select(['pool', 'country_code', sql<number>`count(*)::int`.as('online')])
-    .where('active', '=', true).where('online', '=', true).groupBy(['pool', 'country_code']).orderBy('country_code').execute()) as Array<{ pool: 'mbl' | 'peer'; country_code: string; online: number }>;
-
 /** Per country: devices and online devices (a country with most of its modems down is degraded). */
 export const countryHealth = async (db: Db) =>
   (await db.selectFrom('pool_stock_devices').select(['country_code', sql<number>`count(*)::int`.as('total'), sql<number>`count(*) filter (where online)::int`.as('online')])
@@ -138,3 +134,15 @@ export const offlineSpans = async (db: Db, since: Date) =>
   (await db.selectFrom('pool_offline_spans').selectAll()
     .where((eb) => eb.or([eb('ended_at', 'is', null), eb('ended_at', '>=', since)]))
     .orderBy('started_at', 'desc').limit(200).execute()) as OfflineSpanRow[];
+
+/** An online pool modem with where it is (city and region come from the fleet's device record). */
+export interface OnlineModemRow { device_id: string; country_code: string; carrier: string; city: string | null; region: string | null }
+
+export const onlineModems = async (db: Db) =>
+  (await db.selectFrom('pool_stock_devices as s').leftJoin('fleet_devices as d', 'd.device_id', 's.device_id')
+    .select(['s.device_id', 's.country_code', 's.carrier', 'd.city', 'd.region'])
+    .where('s.active', '=', true).where('s.online', '=', true).execute()) as OnlineModemRow[];
+
+/** The network (ASN and its holder) the relay classified each of these peers on. */
+export const peerNetworks = async (db: Db, deviceIds: string[]) =>
+  deviceIds.length === 0 ? [] : (await db.selectFrom('peers').select(['device_id', 'asn', 'asn_org']).where('device_id', 'in', deviceIds).execute()) as Array<{ device_id: string; asn: number | null; asn_org: string | null }>;

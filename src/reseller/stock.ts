@@ -1,7 +1,12 @@
-import { countryHealth, offlineSpans, stockCounts } from '../../projections/pool-stock.ts';
+import { countryHealth, offlineSpans } from '../../projections/pool-stock.ts';
 import type { Infrastructure } from '../infrastructure.ts';
+import { carrierBuckets, facets, inScope, liveEndpoints, placeBuckets, type Endpoint, type FacetSelection, type PoolScope } from './endpoints.ts';
 
-/** Public pool feeds, answered from the pool-stock read model and cached for STOCK_CACHE_MS. */
+/**
+ * Public pool feeds: stock, carriers, cities and facets are counted from one snapshot of the live
+ * endpoints (modems and online peers) taken at most once per STOCK_CACHE_MS; incidents from the pool-stock
+ * read model, cached as long.
+ */
 export const STOCK_CACHE_MS = 30_000;
 const INCIDENT_WINDOW_MS = 24 * 3600_000;
 
@@ -22,29 +27,61 @@ export interface Incident {
 }
 
 export function stockFeeds(infra: Infrastructure) {
+  let snapshot: { at: number; value: Promise<Endpoint[]> } | undefined;
   let stock: { at: number; value: PoolStock } | undefined;
   let incidents: { at: number; value: { incidents: Incident[]; generatedAt: string } } | undefined;
   const fresh = (c: { at: number } | undefined) => c !== undefined && infra.clock.now().getTime() - c.at < STOCK_CACHE_MS;
+  /** The endpoints every stock feed counts from, read at most once per STOCK_CACHE_MS (a failed read is not kept). */
+  const endpoints = (): { at: number; value: Promise<Endpoint[]> } => {
+    if (fresh(snapshot)) return snapshot!;
+    const taken = { at: infra.clock.now().getTime(), value: liveEndpoints(infra) };
+    taken.value.catch(() => { if (snapshot === taken) snapshot = undefined; });
+    snapshot = taken;
+    return taken;
+  };
+  const scoped = async (pool: PoolScope, country?: string) => {
+    const s = endpoints();
+    const list = (await s.value).filter(inScope(pool)).filter((e) => country === undefined || e.country === country.toUpperCase());
+    return { list, updatedAt: new Date(s.at).toISOString() };
+  };
 
   return {
     async stock(): Promise<PoolStock> {
       if (fresh(stock)) return stock!.value;
-      const now = infra.clock.now();
+      const s = endpoints();
       const pools: PoolStock['pools'] = { mbl: {}, peer: {} };
-      for (const r of await stockCounts(infra.database.db)) pools[r.pool][r.country_code.toLowerCase()] = r.online;
+      for (const e of await s.value) {
+        const c = e.country.toLowerCase();
+        pools[e.pool][c] = (pools[e.pool][c] ?? 0) + 1;
+      }
       const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
       const totals = { mbl: sum(pools.mbl), peer: sum(pools.peer), all: sum(pools.mbl) + sum(pools.peer) };
-      stock = { at: now.getTime(), value: { pools, totals, generatedAt: now.toISOString() } };
+      stock = { at: s.at, value: { pools, totals, generatedAt: new Date(s.at).toISOString() } };
       return stock.value;
     },
 
-    /** Online devices of a country by carrier (modems have no ASN here: asn is null). */
-    async carriers(country: string) {
-      const db = infra.database.db;
-      const rows = (await db.selectFrom('pool_stock_devices').select(['pool', 'carrier']).select((eb) => eb.fn.countAll<number>().as('count'))
-        .where('country_code', '=', country.toUpperCase()).where('active', '=', true).where('online', '=', true).groupBy(['pool', 'carrier']).execute()) as Array<{ pool: string; carrier: string; count: number | string }>;
-      const carriers = rows.map((r) => ({ asn: null, name: r.carrier, ipType: 'mobile', pool: r.pool, count: Number(r.count) })).sort((a, b) => b.count - a.count);
-      return { pool: 'mbl', updatedAt: infra.clock.now().toISOString(), country: country.toLowerCase(), total: carriers.reduce((a, c) => a + c.count, 0), other: 0, carriers };
+    /**
+     * Routable endpoints by carrier/ASN: of one country, or (no country) the whole catalogue keyed by
+     * upper-case country code. Modems have no ASN here (asn null, ipType mobile).
+     */
+    async carriers(q: { country?: string; pool: PoolScope }) {
+      const { list, updatedAt } = await scoped(q.pool, q.country);
+      if (q.country !== undefined) return { pool: q.pool, updatedAt, country: q.country.toLowerCase(), ...carrierBuckets(list) };
+      const byCountry = new Map<string, Endpoint[]>();
+      for (const e of list) byCountry.set(e.country, [...(byCountry.get(e.country) ?? []), e]);
+      const countries = Object.fromEntries([...byCountry.keys()].sort().map((c) => [c, carrierBuckets(byCountry.get(c)!)]));
+      return { pool: q.pool, updatedAt, countries };
+    },
+
+    /** Cities and regions of one country (modems registered with a city; peers have none here). */
+    async cities(q: { country: string; pool: PoolScope }) {
+      const { list, updatedAt } = await scoped(q.pool, q.country);
+      return { country: q.country.toUpperCase(), pool: q.pool, updatedAt, ...placeBuckets(list), total: list.length, withoutCity: list.filter((e) => !e.city).length };
+    },
+
+    async facets(q: { country: string; pool: PoolScope } & FacetSelection) {
+      const { list, updatedAt } = await scoped(q.pool, q.country);
+      return { country: q.country.toUpperCase(), pool: q.pool, updatedAt, ...facets(list, q) };
     },
 
     /** Offline stretches of modems (open, or ended in the last 24 h) and countries with most of their modems down. */

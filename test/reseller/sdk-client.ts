@@ -92,9 +92,30 @@ export class ResellerClient {
     if (!raw || typeof raw !== 'object' || !('pools' in raw) || !('totals' in raw) || !('generatedAt' in raw)) throw new Error('PoolStock response shape unexpected');
     return raw;
   }
-  async getCarrierStock(country: string) {
-    const raw = await this.request(`/gateway/pool/stock/carriers?country=${encodeURIComponent(country)}`);
-    if (!raw || !Array.isArray(raw.carriers)) throw new Error('CarrierStock response shape unexpected');
+  /** As the SDK: a bare string (deprecated) or `{ country?, pool? }`; no country asks for the whole catalogue. */
+  async getCarrierStock(arg?: string | { country?: string; pool?: 'peer' | 'mbl' | 'all' }) {
+    const { country, pool } = typeof arg === 'string' ? { country: arg, pool: undefined } : (arg ?? {});
+    const qs = new URLSearchParams();
+    if (country) qs.set('country', country);
+    if (pool) qs.set('pool', pool);
+    const q = qs.toString();
+    const raw = await this.request(`/gateway/pool/stock/carriers${q ? `?${q}` : ''}`);
+    const ok = country ? !!raw && Array.isArray(raw.carriers) : !!raw && !!raw.countries;
+    if (!ok) throw new Error('CarrierStock response shape unexpected');
+    return raw;
+  }
+  async getCities(country: string, opts: { pool?: 'peer' | 'mbl' | 'all' } = {}) {
+    const qs = new URLSearchParams({ country });
+    if (opts.pool) qs.set('pool', opts.pool);
+    const raw = await this.request(`/gateway/pool/stock/cities?${qs.toString()}`);
+    if (!raw || !Array.isArray(raw.cities) || !Array.isArray(raw.regions)) throw new Error('PoolCities response shape unexpected');
+    return raw;
+  }
+  async getFacets(opts: { country: string; pool?: 'peer' | 'mbl' | 'all'; city?: string; carrier?: string; state?: string }) {
+    const qs = new URLSearchParams({ country: opts.country });
+    for (const k of ['pool', 'city', 'carrier', 'state'] as const) if (opts[k]) qs.set(k, opts[k]!);
+    const raw = await this.request(`/gateway/pool/stock/facets?${qs.toString()}`);
+    if (!raw || !Array.isArray(raw.cities) || !Array.isArray(raw.carriers) || !Array.isArray(raw.states)) throw new Error('PoolFacets response shape unexpected');
     return raw;
   }
   async getIncidents() { const raw = await this.request('/gateway/incidents'); return Array.isArray(raw) ? raw : raw.incidents; }

@@ -8,17 +8,25 @@ import { sessionView } from '../reseller-views.ts';
 import { parse } from '../validate.ts';
 import { gatewayAddress } from '../x402-views.ts';
 
-export const carriersQuery = z.object({ country: z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter ISO 3166-1 code') });
+const country = z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter ISO 3166-1 code');
+/** The SDK's CarrierStockPool: `peer` (its default), `mbl` (the modems) or `all`. */
+const pool = z.enum(['peer', 'mbl', 'all']).default('peer');
+const token = (what: string) => z.string().trim().min(1).max(64, `${what} is at most 64 characters`);
+export const carriersQuery = z.object({ country: country.optional(), pool });
+export const citiesQuery = z.object({ country, pool });
+export const facetsQuery = z.object({ country, pool, city: token('city').optional(), carrier: token('carrier').optional(), state: token('state').optional() });
 export const sessionsQuery = z.object({ pakId: z.string().min(1).max(100).optional() });
 
-/** /v1/gateway/*: public stock and incident feeds, and a caller's live pak sticky sessions. */
+/** /v1/gateway/*: public stock (per pool, carrier, city, facets) and incident feeds, and a caller's live pak sessions. */
 export function resellerGatewayRouter(ctx: AccountsContext): Router {
   const { infra } = ctx;
   const feeds = stockFeeds(infra);
   const router = Router();
 
   router.get('/v1/gateway/pool/stock', async (_req, res) => { res.json(await feeds.stock()); });
-  router.get('/v1/gateway/pool/stock/carriers', async (req, res) => { res.json(await feeds.carriers(parse(carriersQuery, req.query).country)); });
+  router.get('/v1/gateway/pool/stock/carriers', async (req, res) => { res.json(await feeds.carriers(parse(carriersQuery, req.query))); });
+  router.get('/v1/gateway/pool/stock/cities', async (req, res) => { res.json(await feeds.cities(parse(citiesQuery, req.query))); });
+  router.get('/v1/gateway/pool/stock/facets', async (req, res) => { res.json(await feeds.facets(parse(facetsQuery, req.query))); });
   router.get('/v1/gateway/incidents', async (_req, res) => { res.json(await feeds.incidents()); });
 
   router.use('/v1/gateway/pool/my-sessions', authenticate(ctx));

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EXAMPLE_TIME, errors, isoDate } from '../openapi/common.ts';
 import { accountSecurity } from '../openapi/account-schemas.ts';
 import { documentRoutes } from '../openapi/registry.ts';
-import { carriersQuery, sessionsQuery } from './reseller-gateway.ts';
+import { carriersQuery, citiesQuery, facetsQuery, sessionsQuery } from './reseller-gateway.ts';
 import { auditQuery, createPoolKeyBody, keyAuditQuery, topUpPoolKeyBody, updatePoolKeyBody } from './reseller-pool-keys.ts';
 
 /** OpenAPI documentation of the reseller surface: pak_ keys, their audit log, stock, incidents, live sessions. */
@@ -28,6 +28,10 @@ const authErrors = errors({ 401: ['AUTH_REQUIRED', 'INVALID_API_KEY', 'INVALID_T
 const writeErrors = errors({ 400: ['VALIDATION_ERROR', 'INVALID_CAP', 'CAP_OVER_CEILING', 'CAP_REQUIRED', 'EXPIRY_IN_PAST', 'INVALID_IDEMPOTENCY_KEY'], 404: 'POOL_KEY_NOT_FOUND', 422: 'IDEMPOTENCY_KEY_REUSED' });
 const one = (description: string) => ({ 200: { description, schema: keyBody, example: keyExample } });
 const stockBody = z.object({ pools: z.object({ mbl: z.record(z.string(), z.number()), peer: z.record(z.string(), z.number()) }), totals: z.object({ mbl: z.number(), peer: z.number(), all: z.number() }), generatedAt: isoDate });
+const carrierBody = z.object({ id: z.string(), asn: z.number().nullable(), name: z.string(), ipType: z.string(), pool: z.string(), count: z.number() });
+const carrierExample = { id: 'deutschetelekomag|residential', asn: 3320, name: 'Deutsche Telekom AG', ipType: 'residential', pool: 'peer', count: 1 };
+const carrierCountry = z.object({ total: z.number(), other: z.number(), carriers: z.array(carrierBody) });
+const cityBody = z.object({ city: z.string(), label: z.string(), count: z.number() });
 const incidentBody = z.object({ id: z.string(), severity: z.enum(['info', 'minor', 'major', 'critical']), title: z.string(), description: z.string().optional(), startedAt: isoDate, resolvedAt: isoDate.optional(), affects: z.array(z.string()) });
 const sessionBody = z.object({
   sessionKey: z.string(), accountId: z.string(), pakKeyId: z.string(), sessionId: z.string(), pool: z.string(), country: z.string(), carrier: z.string(), currentIp: z.string(),
@@ -62,16 +66,24 @@ documentRoutes(
     responses: { ...one('Revealed'), ...authErrors, ...errors({ 404: 'POOL_KEY_NOT_FOUND' }) } },
   { method: 'get', path: '/v1/reseller/pool-keys/:id/audit', tag: keys, security: accountSecurity, params: idParam, query: keyAuditQuery, summary: 'Audit log of one key (limit 1–200)',
     responses: { 200: { description: 'Events', schema: z.array(auditBody), example: [{ ...auditExample, pakId: undefined }] }, ...authErrors, ...errors({ 400: 'VALIDATION_ERROR', 404: 'POOL_KEY_NOT_FOUND' }) } },
-  { method: 'get', path: '/v1/gateway/pool/stock', tag: feeds, summary: 'Online endpoints per pool and country (public, cached 30 s)',
+  { method: 'get', path: '/v1/gateway/pool/stock', tag: feeds, summary: 'Online endpoints per pool and country: pool modems and the peers online now (public, cached 30 s)',
     responses: { 200: { description: 'Stock', schema: stockBody, example: { pools: { mbl: { us: 2 }, peer: {} }, totals: { mbl: 2, peer: 0, all: 2 }, generatedAt: EXAMPLE_TIME } } } },
-  { method: 'get', path: '/v1/gateway/pool/stock/carriers', tag: feeds, query: carriersQuery, summary: 'Online modems of a country by carrier (public)',
-    responses: { 200: { description: 'Carriers', schema: z.object({ pool: z.string(), updatedAt: isoDate, country: z.string(), total: z.number(), other: z.number(), carriers: z.array(z.object({ asn: z.number().nullable(), name: z.string(), ipType: z.string(), pool: z.string(), count: z.number() })) }),
-      example: { pool: 'mbl', updatedAt: EXAMPLE_TIME, country: 'us', total: 2, other: 0, carriers: [{ asn: null, name: 'T-Mobile USA', ipType: 'mobile', pool: 'mbl', count: 2 }] } }, ...errors({ 400: 'VALIDATION_ERROR' }) } },
+  { method: 'get', path: '/v1/gateway/pool/stock/carriers', tag: feeds, query: carriersQuery, summary: 'Routable endpoints by carrier/ASN (public, cached 30 s): of one country, or without country the whole catalogue keyed by country code. pool: peer (default), mbl or all',
+    responses: { 200: { description: 'Carriers of a country, or of every country', schema: z.union([carrierCountry.extend({ pool: z.string(), updatedAt: isoDate, country: z.string() }), z.object({ pool: z.string(), updatedAt: isoDate, countries: z.record(z.string(), carrierCountry) })]),
+      example: { pool: 'all', updatedAt: EXAMPLE_TIME, country: 'us', total: 3, other: 0, carriers: [carrierExample, { id: 'tmobileusa|mobile', asn: null, name: 'T-Mobile USA', ipType: 'mobile', pool: 'mbl', count: 2 }] } }, ...errors({ 400: 'VALIDATION_ERROR' }) } },
+  { method: 'get', path: '/v1/gateway/pool/stock/cities', tag: feeds, query: citiesQuery, summary: 'Routable endpoints of one country by city and region (public, cached 30 s). Cities come from the modems\' registration; peers have none here (withoutCity)',
+    responses: { 200: { description: 'Cities and regions', schema: z.object({ country: z.string(), pool: z.string(), updatedAt: isoDate, cities: z.array(cityBody), regions: z.array(z.object({ region: z.string(), count: z.number() })), total: z.number(), withoutCity: z.number() }),
+      example: { country: 'US', pool: 'mbl', updatedAt: EXAMPLE_TIME, cities: [{ city: 'losangeles', label: 'Los Angeles', count: 2 }], regions: [{ region: 'california', count: 2 }], total: 2, withoutCity: 0 } }, ...errors({ 400: 'VALIDATION_ERROR' }) } },
+  { method: 'get', path: '/v1/gateway/pool/stock/facets', tag: feeds, query: facetsQuery, summary: 'City, state and carrier pickers of one country, each narrowed by the other selections (carrier: an ASN, a facet id or a name); the counts by all of them (public, cached 30 s)',
+    responses: { 200: { description: 'Facets', schema: z.object({
+      country: z.string(), pool: z.string(), updatedAt: isoDate, cities: z.array(cityBody), states: z.array(z.object({ state: z.string(), count: z.number() })), carriers: z.array(carrierBody),
+      total: z.number(), other: z.number(), ipTypes: z.object({ mobile: z.number(), residential: z.number(), datacenter: z.number(), unclassified: z.number() }), withoutCity: z.number(), cityIneligible: z.number(),
+    }), example: { country: 'US', pool: 'all', updatedAt: EXAMPLE_TIME, cities: [{ city: 'losangeles', label: 'Los Angeles', count: 2 }], states: [{ state: 'california', count: 2 }], carriers: [carrierExample], total: 3, other: 0, ipTypes: { mobile: 2, residential: 1, datacenter: 0, unclassified: 0 }, withoutCity: 0, cityIneligible: 1 } }, ...errors({ 400: 'VALIDATION_ERROR' }) } },
   { method: 'get', path: '/v1/gateway/incidents', tag: feeds, summary: 'Modem offline spans (open or ended in 24 h) and degraded countries (public, cached 30 s)',
     responses: { 200: { description: 'Incidents', schema: z.object({ incidents: z.array(incidentBody), generatedAt: isoDate }), example: { incidents: [{ id: 'degraded-us', severity: 'major', title: 'US pool degraded', description: '1 of 3 modems online', startedAt: EXAMPLE_TIME, affects: ['mbl-us'] }], generatedAt: EXAMPLE_TIME } } } },
-  { method: 'get', path: '/v1/gateway/pool/my-sessions', tag: feeds, security: accountSecurity, query: sessionsQuery, summary: 'Live sticky sessions of the caller\'s pak_ keys (pakId: a key id or pak_ value). Scope ports:read',
+  { method: 'get', path: '/v1/gateway/pool/my-sessions', tag: feeds, security: accountSecurity, query: sessionsQuery, summary: 'Live sessions of the caller\'s pak_ keys (pakId: a key id or pak_ value): -sid- sessions, and connections without a sid as synthesized auto_… sessions (isSynthesizedSid, 5 min after their last activity). Scope ports:read',
     responses: { 200: { description: 'Sessions', schema: z.object({ sessions: z.array(sessionBody), count: z.number() }), example: { sessions: [sessionExample], count: 1 } }, ...errors({ 401: 'AUTH_REQUIRED', 403: 'INSUFFICIENT_SCOPE', 404: 'POOL_KEY_NOT_FOUND' }) } },
-  { method: 'delete', path: '/v1/gateway/pool/my-sessions/:sessionKey', tag: feeds, security: accountSecurity, params: z.object({ sessionKey: z.string() }), query: sessionsQuery, summary: 'Close one session: drops its sticky record and cuts its live tunnels. Scope ports:write',
+  { method: 'delete', path: '/v1/gateway/pool/my-sessions/:sessionKey', tag: feeds, security: accountSecurity, params: z.object({ sessionKey: z.string() }), query: sessionsQuery, summary: 'Close one session (sticky or synthesized): drops its record and cuts its live tunnels. Scope ports:write',
     responses: { 200: { description: 'Closed (success false when not found)', schema: closed, example: { success: true, message: 'Session closed; its tunnels were cut' } }, ...errors({ 401: 'AUTH_REQUIRED', 403: 'INSUFFICIENT_SCOPE' }) } },
   { method: 'delete', path: '/v1/gateway/pool/my-sessions', tag: feeds, security: accountSecurity, query: sessionsQuery, summary: 'Close every session (of one key with pakId). Scope ports:write',
     responses: { 200: { description: 'Closed', schema: closed.extend({ count: z.number() }), example: { success: true, message: '2 session(s) closed', count: 2 } }, ...errors({ 401: 'AUTH_REQUIRED', 403: 'INSUFFICIENT_SCOPE' }) } },
