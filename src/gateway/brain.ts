@@ -14,6 +14,7 @@ import { AccountLimits } from './limits.ts';
 import type { TrafficMeter } from './meter.ts';
 import { Router, type DeviceRanker } from './routing.ts';
 import type { PakAccess } from './pak.ts';
+import type { SynthesizedSessions } from './pak-synthesized.ts';
 
 export type { DeviceRanker, RankedDevice } from './routing.ts';
 import type { PeerPool } from '../peers/peer-pool.ts';
@@ -32,6 +33,8 @@ export interface BrainOptions {
   limits?: AccountLimits | undefined;
   /** Reseller pool-access keys (pak_ passwords); refused when absent. */
   pak?: PakAccess | undefined;
+  /** The listed sessions of pak connections without a `-sid-` (auto_… ids); unlisted when absent. */
+  synthesized?: SynthesizedSessions | undefined;
   /** A leased slice unused this long goes back to the ledger. */
   budgetIdleReturnMs?: number;
   maxConnectionsPerAccount?: number;
@@ -70,9 +73,10 @@ export class MarketplaceBrain implements GatewayBrain {
   private readonly limits: AccountLimits;
   private readonly authLimiter: RateLimiterAbstract;
   private readonly escalation: RateLimiterAbstract;
-  private readonly options: Required<Omit<BrainOptions, 'limiterStore' | 'ledger' | 'coordination' | 'limits' | 'pak' | 'peers'>>;
+  private readonly options: Required<Omit<BrainOptions, 'limiterStore' | 'ledger' | 'coordination' | 'limits' | 'pak' | 'synthesized' | 'peers'>>;
   private readonly ledger: BudgetLedger;
   private readonly pak: PakAccess | undefined;
+  private readonly synthesized: SynthesizedSessions | undefined;
   private readonly onPasswordChanged = (accountId: string) => void this.recheckPassword(accountId);
   /** An account port deleted, moved or given new credentials: its tunnels close (they reopen with the new state). */
   /** An account deactivated by an admin: its ports' and pool password's tunnels close now, not at the next refresh. */
@@ -80,8 +84,9 @@ export class MarketplaceBrain implements GatewayBrain {
   private readonly onPortChanged = (portId: string) => { const s = this.accounts.get(`aport-${portId}`); if (s) void this.refreshAccount(s).then((ok) => { if (!ok) this.revokeAll(s); else if (s.leases.size) this.revokeAll(s); }); };
 
   constructor(private readonly infra: Infrastructure, private readonly meter: TrafficMeter, options: BrainOptions) {
-    const { limiterStore: _store, ledger, coordination, limits, pak, ...rest } = options;
+    const { limiterStore: _store, ledger, coordination, limits, pak, synthesized, ...rest } = options;
     this.pak = pak;
+    this.synthesized = synthesized;
     const now = () => infra.clock.now().getTime();
     this.ledger = ledger ?? new MemoryBudgetLedger(now);
     this.options = {
@@ -191,6 +196,8 @@ export class MarketplaceBrain implements GatewayBrain {
     const controller = new AbortController();
     account.leases.add(controller);
     if (credential.kind === 'pak') this.pak?.register(credential, controller);
+    // a pak connection without a sid is listed as a throwaway session of its own
+    const autoSid = credential.kind === 'pak' && !credential.parsed.sid ? this.synthesized?.open(credential, controller) : undefined;
     this.meter.add(account.kind, account.id, 0, 0, 1);
     const failed = new Set<string>();
     let ended = false;
@@ -202,6 +209,7 @@ export class MarketplaceBrain implements GatewayBrain {
       async route(_target: Target) {
         const routed = await brain.router.route(account.key, credential, failed);
         if (routed.ok && credential.kind === 'pak') await brain.pak?.routed(credential, routed.upstream.deviceId);
+        if (routed.ok && credential.kind === 'pak' && autoSid) await brain.synthesized?.routed(credential, autoSid, routed.upstream.deviceId);
         return routed;
       },
       upstreamFailed(upstream: Upstream) {
@@ -211,6 +219,7 @@ export class MarketplaceBrain implements GatewayBrain {
       meter(up: number, down: number) {
         brain.meter.add(account.kind, account.id, up, down);
         if (credential.kind === 'pak') brain.pak?.sessionMeter(account.id, credential.parsed.sid, up, down);
+        if (autoSid) brain.synthesized?.meter(account.id, autoSid, up, down);
         if (brain.remaining(account) <= 0n) {
           brain.revokeSpenders(account); // balance gone: close every tunnel that spends it
           if (credential.kind === 'pak') brain.pak?.capReached(account.id, account.usedBytes + brain.meter.unflushed(account.kind, account.id));
@@ -221,6 +230,7 @@ export class MarketplaceBrain implements GatewayBrain {
         ended = true;
         account.leases.delete(controller);
         if (credential.kind === 'pak') brain.pak?.unregister(account.id, controller);
+        if (autoSid) brain.synthesized?.end(account.id, autoSid);
         brain.releaseConnection(account);
       },
     };

@@ -11,6 +11,7 @@ import { TrafficMeter } from './meter.ts';
 import { createPeerPool } from '../peers/peer-pool.ts';
 import { DeviceProber } from './prober.ts';
 import { PakAccess } from './pak.ts';
+import { SynthesizedSessions } from './pak-synthesized.ts';
 
 export interface GatewayRole {
   gatewayId: string;
@@ -34,6 +35,8 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
   if (redis) { redis.on('error', () => {}); await redis.connect(); }
   const pak = new PakAccess(infra, gatewayId);
   pak.start(Math.min(5000, config.GATEWAY_METER_FLUSH_MS));
+  const synthesized = new SynthesizedSessions(infra);
+  synthesized.start(Math.min(5000, config.GATEWAY_METER_FLUSH_MS));
   // the grace runs on the wall clock: it is about an outage now, not about domain time
   const coordination = new GatewayCoordination(redis, { graceMs: config.GATEWAY_REDIS_GRACE_MS, now: Date.now, logger });
   const limits = new AccountLimits(coordination, {
@@ -42,7 +45,7 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
   });
   limits.start();
   const brain = new MarketplaceBrain(infra, meter, {
-    pak,
+    pak, synthesized,
     limiterStore: redis ? { redis } : undefined,
     ledger: redis ? new CoordinatedLedger(new RedisBudgetLedger(redis), new MemoryBudgetLedger(now), coordination) : undefined,
     coordination, limits,
@@ -77,6 +80,7 @@ export async function startGatewayRole(infra: Infrastructure): Promise<GatewayRo
       await gateway.stop();
       brain.close();
       await pak.stop();
+      await synthesized.stop();
       await meter.stop();
       await limits.stop();
       coordination.close();

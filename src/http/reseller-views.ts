@@ -1,6 +1,6 @@
 import type { AuditRow } from '../../projections/pool-key-audit.ts';
 import type { PoolKeyRow } from '../../projections/pool-keys.ts';
-import type { PakSessionRecord } from '../gateway/pak.ts';
+import type { ListedSessionRecord } from '../gateway/pak-synthesized.ts';
 import type { Sealer } from '../reseller/secrets.ts';
 
 const ms = (d: Date | string | null) => (d === null ? null : new Date(d).getTime());
@@ -47,7 +47,7 @@ export function auditView(row: AuditRow, withPakId: boolean) {
   };
 }
 
-export function sessionView(s: PakSessionRecord, gateway: { host: string; httpPort: number; socksPort: number }, now: number) {
+export function sessionView(s: ListedSessionRecord, gateway: { host: string; httpPort: number; socksPort: number }, now: number) {
   return {
     sessionKey: s.sessionKey,
     accountId: `psx_${s.resellerId}`,
@@ -68,6 +68,6 @@ export function sessionView(s: PakSessionRecord, gateway: { host: string; httpPo
     ttl: Math.max(0, Math.round((s.expiresAt - now) / 1000)),
     proxyUrl: `http://${s.username}:<PASSWORD>@${gateway.host}:${gateway.httpPort}`,
     socks5Url: `socks5://${s.username}:<PASSWORD>@${gateway.host}:${gateway.socksPort}`,
-    isSynthesizedSid: false,
+    isSynthesizedSid: s.synthesized === true,
   };
 }

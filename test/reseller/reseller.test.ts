@@ -273,12 +273,46 @@ describe('reseller pool-access keys (API, SDK-like client, gateway)', function (
     expect((await sdk.closeSession(s.sessionKey)).success).to.equal(false);
   });
 
+  it('lists connections without a -sid- as synthesized auto_ sessions (5 min TTL) and closes one, cutting its tunnel', async () => {
+    const k = await sdk.create({ label: 'no-sid', trafficCapGB: 1 });
+    expect((await via(url(k.key), '/bytes/5000')).status).to.equal(200);
+    const listed = await until('the synthesized session', async () => { const s = await sdk.sessions({ pakId: k.id }); return s.count === 1 && s.sessions[0].bytesIn >= 5000 && s; });
+    const s = listed.sessions[0];
+    expect(s.sessionId).to.match(/^auto_[0-9a-f]{12}$/);
+    expect(s).to.include({ sessionKey: `${k.id}:${s.sessionId}`, accountId: `psx_${alice.id}`, pakKeyId: k.id, pool: 'mbl', country: 'us', carrier: 'T-Mobile USA', currentIp: '100.64.0.1', requestCount: 1, isSynthesizedSid: true });
+    expect(s.expiresAt - s.lastActivityAt).to.equal(300_000);
+    expect(s.ttl).to.be.within(280, 300);
+    // the customer's own username (no throwaway id to reuse)
+    expect(s.proxyUrl).to.contain(`http://psx_${alice.id}-mbl-us:<PASSWORD>@`);
+    expect(s.socks5Url).to.match(new RegExp(`^socks5://psx_${alice.id}-mbl-us:<PASSWORD>@127\\.0\\.0\\.1:${socks}$`));
+    // every connection is its own session; a sticky one beside them is not synthesized
+    expect((await via(url(k.key), '/bytes/100')).status).to.equal(200);
+    expect((await via(url(k.key, { sid: 'cust_2c9e41aa' }), '/bytes/100')).status).to.equal(200);
+    const three = await until('three sessions', async () => { const l = await sdk.sessions({ pakId: k.id }); return l.count === 3 && l; });
+    expect(three.sessions.filter((x: any) => x.isSynthesizedSid).length).to.equal(2);
+    expect(new Set(three.sessions.map((x: any) => x.sessionId)).size).to.equal(3);
+    // a live one is closed through the API: its tunnel is cut at once and it is no longer listed
+    const open = curl(['--max-time', '10', '-x', url(k.key), `${target()}/slow`]);
+    const known = new Set(three.sessions.map((x: any) => x.sessionKey));
+    const live = await until('the live session', async () => (await sdk.sessions({ pakId: k.id })).sessions.find((x: any) => !known.has(x.sessionKey)));
+    expect(live.isSynthesizedSid).to.equal(true);
+    const t0 = Date.now();
+    expect(await sdk.closeSession(live.sessionKey, { pakId: k.id })).to.deep.equal({ success: true, message: 'Session closed; its tunnels were cut' });
+    expect((await open).exitCode).to.not.equal(28);
+    expect(Date.now() - t0).to.be.lessThan(2000);
+    expect((await sdk.sessions({ pakId: k.id })).sessions.map((x: any) => x.sessionKey)).to.not.include(live.sessionKey);
+    // bob cannot close alice's
+    expect((await bobSdk.closeSession(s.sessionKey)).success).to.equal(false);
+    expect((await sdk.closeSession(s.sessionKey)).success).to.equal(true);
+  });
+
   it('serves the public stock, carrier and incident feeds in the SDK\'s shapes', async () => {
     const stock = await sdk.getStock();
     expect(stock.pools.mbl).to.deep.equal({ us: 1 });
     expect(stock.totals).to.deep.equal({ mbl: 1, peer: 0, all: 1 });
-    const carriers = await sdk.getCarrierStock('us');
-    expect(carriers.carriers).to.deep.equal([{ asn: null, name: 'T-Mobile USA', ipType: 'mobile', pool: 'mbl', count: 1 }]);
+    const carriers = await sdk.getCarrierStock({ country: 'us', pool: 'mbl' });
+    expect(carriers).to.include({ pool: 'mbl', country: 'us', total: 1, other: 0 });
+    expect(carriers.carriers).to.deep.equal([{ id: 'tmobileusa|mobile', asn: null, name: 'T-Mobile USA', ipType: 'mobile', pool: 'mbl', count: 1 }]);
     const down = await registerDevice(service, 'DE', { upstream: modem.url });
     const health = await api(service.url, 'POST', `/v1/admin/devices/${down}/health`, { online: false }, admin);
     expect(health.status, JSON.stringify(health.body)).to.be.lessThan(300);
