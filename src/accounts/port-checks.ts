@@ -12,7 +12,7 @@ import { openTunnel } from '../../adapters/gateway/upstream.ts';
 const unbracket = (host: string) => host.replace(/^\[(.*)\]$/, '$1');
 const portOf = (u: URL) => (u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80);
 
-interface Exchange { status: number; bytes: number; body: string; ms: number; truncated: boolean }
+interface Exchange { status: number; bytes: number; body: string; ms: number; firstByteMs: number; truncated: boolean }
 
 async function exchange(upstream: string, target: URL, options: { method: 'GET' | 'POST'; uploadBytes?: number; maxBytes: number; timeoutMs: number }): Promise<Exchange> {
   const started = performance.now();
@@ -31,13 +31,14 @@ async function exchange(upstream: string, target: URL, options: { method: 'GET' 
         headers: { host: target.host, 'user-agent': 'proxies-marketplace-port-check', connection: 'close', ...(options.uploadBytes ? { 'content-type': 'application/octet-stream', 'content-length': String(options.uploadBytes) } : {}) },
       });
       req.once('response', (res) => {
+        const firstByteMs = performance.now() - started;
         const chunks: Buffer[] = [];
         let bytes = 0;
         let finished = false;
         const done = (truncated: boolean) => {
           if (finished) return;
           finished = true;
-          resolve({ status: res.statusCode ?? 0, bytes, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started, truncated });
+          resolve({ status: res.statusCode ?? 0, bytes, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started, firstByteMs, truncated });
         };
         res.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
@@ -97,5 +98,6 @@ export async function speedTestThrough(upstream: string, targetUrl: string, maxB
   const d = await exchange(upstream, down, { method: 'GET', maxBytes, timeoutMs: maxSeconds * 1000 });
   const u = await exchange(upstream, target, { method: 'POST', uploadBytes: maxBytes, maxBytes: 64 * 1024, timeoutMs: maxSeconds * 1000 });
   const mbps = (bytes: number, ms: number) => Math.round(((bytes * 8) / 1e6 / Math.max(ms / 1000, 0.001)) * 100) / 100;
-  return { downloadMbps: mbps(d.bytes, d.ms), uploadMbps: mbps(maxBytes, u.ms), downloadBytes: d.bytes, uploadBytes: maxBytes, durationMs: Math.round(d.ms + u.ms) };
+  // latency: request sent through the modem to the first response byte of the download (tunnel setup included, like /ping)
+  return { downloadMbps: mbps(d.bytes, d.ms), uploadMbps: mbps(maxBytes, u.ms), latencyMs: Math.round(d.firstByteMs), downloadBytes: d.bytes, uploadBytes: maxBytes, durationMs: Math.round(d.ms + u.ms) };
 }

@@ -122,13 +122,14 @@ export async function deletePort(ctx: AccountsContext, port: AccountPortRow, rea
 /** PUT /v1/ports/:id/credentials: a new login is claimed before the old one is let go. */
 export async function changeCredentials(ctx: AccountsContext, port: AccountPortRow, input: { proxyLogin?: string | undefined; proxyPassword?: string | undefined }, origin: CommandOrigin) {
   const login = input.proxyLogin ?? port.proxy_login;
-  const password = input.proxyPassword ?? randomToken(16);
+  // a new login alone keeps the password (its hash): clients change one of the two (the official MCP server does)
+  const password = input.proxyPassword;
   if (login !== port.proxy_login) await handleCommand(ctx.infra, proxyLoginDecider, proxyLoginStreamId(login), { type: 'Claim', data: { login, portId: port.port_id } }, origin);
-  await runPortCommand(ctx, port.port_id, { type: 'ChangeCredentials', data: { proxyLogin: login, passwordHash: sha256Hex(password) } }, origin);
+  await runPortCommand(ctx, port.port_id, { type: 'ChangeCredentials', data: { proxyLogin: login, passwordHash: password !== undefined ? sha256Hex(password) : port.password_hash } }, origin);
   if (login !== port.proxy_login) await handleCommand(ctx.infra, proxyLoginDecider, proxyLoginStreamId(port.proxy_login), { type: 'Release', data: { login: port.proxy_login, portId: port.port_id } }, origin);
-  await ctx.infra.kv.set(passwordKey(port.port_id), ctx.sealer.seal(password), { ttlMs: PASSWORD_VISIBLE_MS });
+  if (password !== undefined) await ctx.infra.kv.set(passwordKey(port.port_id), ctx.sealer.seal(password), { ttlMs: PASSWORD_VISIBLE_MS });
   ctx.infra.events.emit('account-port-changed', port.port_id);
-  return { proxyLogin: login, proxyPassword: password };
+  return { proxyLogin: login, proxyPassword: password ?? await visiblePassword(ctx, port.port_id) };
 }
 
 /** The password while it is still shown (right after create or a credential change), else null. */

@@ -37,6 +37,8 @@ export async function portView(ctx: AccountsContext, p: AccountPortRow, device: 
     suspended, status: expiresAt <= now.getTime() ? 'expired' : suspended ? 'suspended' : 'active',
     expiresAt, createdAt: new Date(p.created_at).getTime(),
     countryId: countryRef(p.country_code)._id, carrierId: p.carrier_id, cityId: p.city_id,
+    // flat names, as the official MCP server prints them (port.countryName / carrierName / cityName)
+    countryName: countryName(p.country_code) ?? p.country_code, carrierName: device?.carrier_name ?? null, cityName: device?.city ?? device?.region ?? null,
     rotationToken: token,
     rotationSettings: {
       enabled: p.rotation_enabled, intervalMinutes: Math.round(p.rotation_interval_seconds / 60), intervalSeconds: p.rotation_interval_seconds,

@@ -8,7 +8,7 @@ import { PaymentRejectedError } from '../x402/context.ts';
 
 /**
  * One error shape for the whole JSON API (the pool API's, from seed 003):
- *   { "error": { "code": "DEVICE_NOT_FOUND", "message": "…", "details": {} }, "requestId": "…" }
+ *   { "error": { "code": "DEVICE_NOT_FOUND", "message": "…", "details": {} }, "requestId": "…", "statusCode": 404, "message": "…" }
  * The gateway answers in its own plain-text shape (`CODE: message (req: id)`).
  */
 export class ApiError extends Error {
@@ -57,6 +57,8 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   res.status(apiError.status).json({
     error: { code: apiError.code, message: apiError.message, details: apiError.details },
     requestId: req.id,
+    // NestJS-style top-level fields: clients written against the original API (the official MCP server) show `message`
+    statusCode: apiError.status, message: apiError.message,
   });
 };
 

@@ -175,7 +175,7 @@ export function accountTools(api: ApiClient, apiKey: string | undefined): Tool[]
       name: 'calculate_price', description: 'Exact price of N GB with your volume discount, and whether the balance covers it.', input: { traffic_gb: z.number().positive().max(10_000), private: z.boolean().default(false) },
       async run(a) {
         const q = await get('/v1/billing/calculate-price', { amount: a.traffic_gb, isPrivate: a.private });
-        return { text: `${q.amountGB} GB ${q.isPrivate ? 'private' : 'shared'}: ${q.totalPrice} ${q.currency} (${q.discountPercent}% off ${q.basePrice}); balance ${q.balance}, ${q.canAfford ? 'affordable' : 'not enough balance'}`, data: q };
+        return { text: `${q.amountGB} GB ${q.isPrivate ? 'private' : 'shared'}: ${q.totalPrice} ${q.currency} (${q.discountPercent}% off ${q.baseTotal}); balance ${q.balance}, ${q.canAfford ? 'affordable' : 'not enough balance'}`, data: q };
       },
     }),
     tool({

@@ -5,6 +5,8 @@ import type { ResponseDoc } from './registry.ts';
 export const errorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }),
   requestId: z.string(),
+  statusCode: z.number().int().meta({ description: 'the HTTP status again (NestJS style, for clients of the original API)' }),
+  message: z.string().meta({ description: 'error.message again (NestJS style)' }),
 }).meta({ id: 'Error' });
 
 const descriptions: Record<number, string> = {
@@ -20,7 +22,7 @@ export function errors(spec: Record<number, string | string[]>): Record<number, 
     out[Number(status)] = {
       description: `${descriptions[Number(status)] ?? 'Error'}: ${list.join(', ')}`,
       schema: errorBody,
-      example: { error: { code: list[0], message: `${list[0]?.toLowerCase().replace(/_/g, ' ')}`, details: {} }, requestId: '0f9c1c2e-7f5b-4e8e-9a53-1f0a9f3c2b11' },
+      example: { error: { code: list[0], message: `${list[0]?.toLowerCase().replace(/_/g, ' ')}`, details: {} }, requestId: '0f9c1c2e-7f5b-4e8e-9a53-1f0a9f3c2b11', statusCode: Number(status), message: `${list[0]?.toLowerCase().replace(/_/g, ' ')}` },
     };
   }
   return out;

@@ -4,7 +4,7 @@ import { paymentResponseHeader } from '../../../adapters/payments/headers.ts';
 import type { SlotType } from '../../../domain/accounts/events.ts';
 import { quoteTraffic } from '../../../domain/accounts/pricing.ts';
 import { formatUsdc, parseTrafficGb } from '../../../domain/pricing/pricing.ts';
-import { balanceOf, findAccount, ledgerOf } from '../../../projections/accounts.ts';
+import { balanceOf, findAccount, ledgerOf, slotTotals } from '../../../projections/accounts.ts';
 import { usedBytesBySlotType } from '../../../projections/account-usage.ts';
 import { deposit, purchaseSlots, purchaseTraffic } from '../../accounts/billing.ts';
 import type { AccountsContext } from '../../accounts/context.ts';
@@ -52,13 +52,23 @@ export function accountBillingRouter(ctx: AccountsContext): Router {
     const p = ctx.pricing;
     const current = [...p.discounts].reverse().find((t) => cumulative >= BigInt(t.minGb) * 1_000_000_000n);
     const next = p.discounts.find((t) => cumulative < BigInt(t.minGb) * 1_000_000_000n);
+    const slots = await slotTotals(db, accountId, ctx.infra.clock.now());
+    // The official MCP server reads tiers as {name, minGB, sharedSlots, privateSlots}. Here a tier is a volume
+    // discount, not a slot allowance (slots are bought monthly), so the slots shown are the ones the account holds.
+    const tierOf = (t: { minGb: number; percent: number } | undefined) => ({ name: t ? `${t.percent}% volume discount` : 'Base price', minGB: t?.minGb ?? 0, discountPercent: t?.percent ?? 0, sharedSlots: slots.shared.total, privateSlots: slots.private.total });
     return {
       currency: 'USD',
+      basePrices: { shared: usd(p.perGbMicro.shared), private: usd(p.perGbMicro.private) },
+      slotTiers: [],
+      userTierInfo: {
+        currentTier: tierOf(current), nextTier: next ? tierOf(next) : null, cumulativeGB: gb(cumulative), gbToNextTier: next ? Math.max(0, next.minGb - gb(cumulative)) : 0,
+        sharedSlotLimit: slots.shared.total, privateSlotLimit: slots.private.total,
+      },
       traffic: { shared: { pricePerGB: usd(p.perGbMicro.shared), pricePerGBMicro: p.perGbMicro.shared.toString() }, private: { pricePerGB: usd(p.perGbMicro.private), pricePerGBMicro: p.perGbMicro.private.toString() } },
       slots: { shared: { pricePerSlot: usd(p.slotMonthlyMicro.shared), billingPeriodDays: p.slotPeriodDays }, private: { pricePerSlot: usd(p.slotMonthlyMicro.private), billingPeriodDays: p.slotPeriodDays } },
-      volumeDiscounts: p.discounts.map((t) => ({ minGB: t.minGb, discountPercent: t.percent })),
+      volumeDiscounts: p.discounts.map((t, i) => ({ minGB: t.minGb, maxGB: p.discounts[i + 1] ? p.discounts[i + 1]!.minGb : null, discountPercent: t.percent })),
       yourTier: { cumulativePurchasedGB: gb(cumulative), discountPercent: current?.percent ?? 0, nextTier: next ? { minGB: next.minGb, discountPercent: next.percent, gbToGo: next.minGb - gb(cumulative) } : null },
-      note: 'Volume discounts apply to traffic by cumulative GB bought (this purchase included); slots are monthly subscriptions.',
+      note: 'Volume discounts apply to traffic by cumulative GB bought (this purchase included); slots are monthly subscriptions (POST /v1/billing/purchase-ports), not unlocked by tiers, so slotTiers is empty.',
     };
   };
   router.get('/v1/billing/pricing', requireScope('billing:read'), async (req, res) => { res.json(await pricing(principalOf(req).accountId)); });
@@ -68,9 +78,11 @@ export function accountBillingRouter(ctx: AccountsContext): Router {
     const a = await account(req);
     const slotType: SlotType = q.isPrivate === 'true' ? 'private' : 'shared';
     const quote = quoteTraffic(ctx.pricing, slotType, parseTrafficGb(q.amount), BigInt(a.traffic_shared_bytes) + BigInt(a.traffic_private_bytes));
+    const perGb = ctx.pricing.perGbMicro[slotType];
+    // per GB as the official MCP server prints them: basePrice before the discount, pricePerGB after it
     res.json({
-      amountGB: Number(q.amount), isPrivate: slotType === 'private', pricePerGB: usd(ctx.pricing.perGbMicro[slotType]), basePrice: usd(quote.basePriceMicro),
-      discountPercent: quote.discountPercent, discount: usd(quote.basePriceMicro - quote.priceMicro), totalPrice: usd(quote.priceMicro), totalPriceMicro: quote.priceMicro.toString(),
+      amount: Number(q.amount), amountGB: Number(q.amount), isPrivate: slotType === 'private', basePrice: usd(perGb), pricePerGB: usd((perGb * BigInt(100 - quote.discountPercent) + 99n) / 100n),
+      baseTotal: usd(quote.basePriceMicro), discountPercent: quote.discountPercent, discount: usd(quote.basePriceMicro - quote.priceMicro), totalPrice: usd(quote.priceMicro), totalPriceMicro: quote.priceMicro.toString(),
       currency: 'USD', balance: usd(balanceOf(a)), canAfford: balanceOf(a) >= quote.priceMicro,
     });
   });
@@ -79,13 +91,13 @@ export function accountBillingRouter(ctx: AccountsContext): Router {
     const body = parse(slotsBody, req.body ?? {});
     const e = await purchaseSlots(ctx, principalOf(req).accountId, slotType, (body.quantity ?? body.amount)!, origin(req));
     if (e.type !== 'AccountSlotsPurchased') throw new ApiError(500, 'INTERNAL', 'purchase appended nothing');
-    res.status(201).json({ success: true, purchaseId: e.data.purchaseId, type: 'slots', category: slotType, quantity: e.data.quantity, price: usd(BigInt(e.data.priceMicro)), priceMicro: e.data.priceMicro, expiresAt: e.data.expiresAt, wallet: walletView(await account(req)) });
+    res.status(201).json({ success: true, purchaseId: e.data.purchaseId, type: 'slots', category: slotType, quantity: e.data.quantity, price: usd(BigInt(e.data.priceMicro)), totalPrice: usd(BigInt(e.data.priceMicro)), priceMicro: e.data.priceMicro, expiresAt: e.data.expiresAt, wallet: walletView(await account(req)) });
   };
   const buyTraffic = (slotType: SlotType) => async (req: Request, res: Response) => {
     const body = parse(trafficBody, req.body ?? {});
     const e = await purchaseTraffic(ctx, principalOf(req).accountId, slotType, gbOf((body.quantityGB ?? body.amount)!), origin(req));
     if (e.type !== 'AccountTrafficPurchased') throw new ApiError(500, 'INTERNAL', 'purchase appended nothing');
-    res.status(201).json({ success: true, purchaseId: e.data.purchaseId, type: 'traffic', category: slotType, quantityGB: gb(BigInt(e.data.bytes)), basePrice: usd(BigInt(e.data.basePriceMicro)), discountPercent: e.data.discountPercent, price: usd(BigInt(e.data.priceMicro)), priceMicro: e.data.priceMicro, wallet: walletView(await account(req)) });
+    res.status(201).json({ success: true, purchaseId: e.data.purchaseId, type: 'traffic', category: slotType, quantityGB: gb(BigInt(e.data.bytes)), basePrice: usd(BigInt(e.data.basePriceMicro)), discountPercent: e.data.discountPercent, price: usd(BigInt(e.data.priceMicro)), totalPrice: usd(BigInt(e.data.priceMicro)), priceMicro: e.data.priceMicro, wallet: walletView(await account(req)) });
   };
   router.post('/v1/billing/purchase-ports', requireScope('billing:write'), buySlots('shared'));
   router.post('/v1/billing/purchase-ports-private', requireScope('billing:write'), buySlots('private'));
@@ -96,7 +108,7 @@ export function accountBillingRouter(ctx: AccountsContext): Router {
     const q = parse(purchasesQuery, req.query);
     const { rows, total } = await ledgerOf(db, principalOf(req).accountId, { limit: q.limit, offset: q.offset, kind: q.type ? [q.type] : ['slots', 'traffic'] });
     res.json({
-      data: rows.map((r) => ({ _id: String(r.details.purchaseId ?? r.entry_id), type: r.kind, category: r.slot_type, quantity: r.kind === 'traffic' ? gb(BigInt(r.quantity ?? '0')) : Number(r.quantity), price: usd(BigInt(r.amount_micro)), priceMicro: String(r.amount_micro), discountPercent: r.details.discountPercent ?? 0, createdAt: iso(r.at) })),
+      data: rows.map((r) => ({ _id: String(r.details.purchaseId ?? r.entry_id), type: r.kind, category: r.slot_type, quantity: r.kind === 'traffic' ? gb(BigInt(r.quantity ?? '0')) : Number(r.quantity), price: usd(BigInt(r.amount_micro)), totalPrice: usd(BigInt(r.amount_micro)), priceMicro: String(r.amount_micro), discountPercent: r.details.discountPercent ?? 0, createdAt: iso(r.at) })),
       total, limit: q.limit, offset: q.offset,
     });
   });

@@ -23,7 +23,8 @@ export const createPortBody = z.object({
   carrierId: id24.optional(), cityId: id24.optional(),
   osFingerprint: z.enum(OS_FINGERPRINT_VALUES as [string, ...string[]]).optional(),
   type: z.enum(['shared', 'private']).optional(),
-});
+  isPrivate: z.boolean().optional().meta({ description: 'the official MCP server\'s way of saying type: private' }),
+}).refine((b) => b.type === undefined || b.isPrivate === undefined || (b.type === 'private') === b.isPrivate, { message: 'type and isPrivate disagree', path: ['isPrivate'] });
 export const listPortsQuery = z.object({
   type: z.enum(['shared', 'private']).optional(), status: z.enum(['active', 'suspended', 'expired']).optional(),
   countryId: countryField.optional(), carrierId: id24.optional(),
@@ -74,7 +75,7 @@ export function accountPortsRouter(ctx: AccountsContext): Router {
     const p = principalOf(req);
     const created = await createPort(ctx, p.accountId, {
       countryCode: countryCodeOf(body.countryId), carrierId: body.carrierId ?? null, cityId: body.cityId ?? null,
-      slotType: body.type ?? 'shared', expiresInSeconds: body.expiresAt, osFingerprint: (body.osFingerprint ?? '') as never,
+      slotType: body.type ?? (body.isPrivate ? 'private' : 'shared'), expiresInSeconds: body.expiresAt, osFingerprint: (body.osFingerprint ?? '') as never,
     }, origin(req));
     const port = await view(req, created.portId);
     res.status(201).json({ ...port, proxyPassword: created.proxyPassword });
@@ -123,6 +124,8 @@ export function accountPortsRouter(ctx: AccountsContext): Router {
     res.json({
       status: online ? 'online' : 'offline', isActive: new Date(port.expires_at) > infra.clock.now(), healthStatus: online ? 'healthy' : 'offline',
       lastChecked: device?.last_health_at ? new Date(device.last_health_at).toISOString() : null, expiresAt: new Date(port.expires_at).getTime(),
+      // what the official MCP server reads (PortStatusInfo)
+      portId: port.port_id, isOnline: online, deviceStatus: device ? (device.status === 'active' ? (device.online ? 'online' : 'offline') : device.status) : 'removed',
     });
   });
 
@@ -156,7 +159,8 @@ export function accountPortsRouter(ctx: AccountsContext): Router {
     if (!target) throw new ApiError(503, 'SPEEDTEST_DISABLED', 'no speed-test target is configured (PORT_SPEEDTEST_URL)');
     const r = await speedTestThrough(upstream, target, infra.config.PORT_SPEEDTEST_MAX_BYTES, infra.config.PORT_SPEEDTEST_MAX_SECONDS)
       .catch((error: Error) => { throw new ApiError(502, 'PORT_UNREACHABLE', `the modem did not answer: ${error.message}`); });
-    res.json({ success: true, ...r, testTime: infra.clock.now().toISOString() });
+    const testTime = infra.clock.now().toISOString();
+    res.json({ success: true, portId: String(req.params.id), ...r, testTime, testedAt: testTime });
   });
 
   return router;

@@ -15,8 +15,10 @@ export const carriersQuery = z.object({ withDevice: z.enum(['true', 'false']).de
 
 export const countryObject = (code: string, isActive: boolean) => {
   const ref = countryRef(code);
-  return { _id: ref._id, name: countryName(ref.code) ?? ref.code, code: ref.code, iso3: ref.iso3, phoneCode: ref.phoneCode, isActive };
+  return { _id: ref._id, name: countryName(ref.code) ?? ref.code, code: ref.code, iso3: ref.iso3, phoneCode: ref.phoneCode, isActive, flag: flagOf(ref.code) };
 };
+/** The regional-indicator emoji of an ISO alpha-2 code (the official MCP server prints country.flag). */
+export const flagOf = (code: string) => (/^[A-Z]{2}$/.test(code) ? String.fromCodePoint(...[...code].map((c) => 0x1f1e6 + c.charCodeAt(0) - 65)) : '');
 
 /**
  * Reference data of seed 002 beside the public /v1/countries, /v1/cities, /v1/carriers (reference-catalog.ts):
