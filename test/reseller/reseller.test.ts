@@ -327,7 +327,16 @@ describe('reseller pool-access keys (API, SDK-like client, gateway)', function (
     const snapshot = async () => Promise.all(['reseller_pool_keys', 'reseller_pool_key_audit', 'pool_stock_devices', 'pool_offline_spans'].map(async (t) =>
       JSON.stringify((await sql`select * from ${sql.table(t)} order by 1, 2, 3, 4, 5`.execute(db)).rows, (_k, v) => (typeof v === "bigint" ? v.toString() : v))));
     await service.gateway!.meter.flush();
-    await service.infra.projector.waitFor(await service.infra.store.headPosition());
+    // the gateway's auth tallies flush on their own timer: rebuild once nothing has been appended for a second
+    let head = await service.infra.store.headPosition();
+    await until('a quiet store', async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      const now = await service.infra.store.headPosition();
+      const quiet = now === head;
+      head = now;
+      return quiet;
+    }, 20_000);
+    await service.infra.projector.waitFor(head);
     const live = await snapshot();
     expect(JSON.parse(live[1]!).length).to.be.greaterThan(0); // audit rows, at least
     await service.infra.projector.rebuild(['pool-keys', 'pool-key-audit', 'pool-stock']);
