@@ -34,6 +34,8 @@ export async function synthesizedSessions(infra: Infrastructure, keyId: string):
 
 export class SynthesizedSessions {
   private readonly live = new Map<string, LiveConnection>();
+  /** Keys this process wrote records for: when it last did, and when it last pruned their expired fields. */
+  private readonly written = new Map<string, { at: number; prunedAt: number }>();
   private timer: NodeJS.Timeout | undefined;
   private readonly onClosed = ({ keyId, sid }: { keyId: string; sid: string }) => this.live.get(`${keyId}:${sid}`)?.controller.abort(new Error('session closed'));
 
@@ -81,6 +83,7 @@ export class SynthesizedSessions {
     };
     await this.infra.kv.mapSet(field, sid, JSON.stringify(record));
     c.routed = true; // only now may the upkeep take a missing record for a closed session
+    this.written.set(credential.key.key_id, { at: now, prunedAt: this.written.get(credential.key.key_id)?.prunedAt ?? now });
   }
 
   meter(keyId: string, sid: string, up: number, down: number): void {
@@ -128,6 +131,18 @@ export class SynthesizedSessions {
         if (moved || refresh) await this.infra.kv.mapSet(pakSynthesizedKv(keyId), c.sid, JSON.stringify(record));
         if (c.ended) this.live.delete(`${keyId}:${c.sid}`);
       }
+    }
+    await this.prune(now);
+  }
+
+  /** Map fields do not expire: the process that wrote a key's records removes the expired ones, once a minute. */
+  private async prune(now: number): Promise<void> {
+    for (const [keyId, w] of this.written) {
+      if (now - w.prunedAt < 60_000) continue;
+      w.prunedAt = now;
+      const left = await synthesizedSessions(this.infra, keyId);
+      // nothing of ours can still be listed: forget the key
+      if (left.length === 0 && now - w.at > SYNTHESIZED_TTL_MS && ![...this.live.values()].some((c) => c.keyId === keyId)) this.written.delete(keyId);
     }
   }
 }
