@@ -133,6 +133,7 @@ async function applyOne(trx: Db, e: RecordedEvent & Exclude<Handled, DeviceHealt
       const d = e.data;
       const bytes = (BigInt(d.bytesUp) + BigInt(d.bytesDown)).toString();
       if (d.accountKind === 'apool') return trafficMoved(trx, e, d.accountId, 'shared', { used: bytes }, d.to);
+      if (d.accountKind === 'pak') return d.payerAccountId ? trafficMoved(trx, e, d.payerAccountId, 'shared', { used: bytes }, d.to) : undefined;
       if (d.accountKind !== 'aport') return;
       const p = await trx.selectFrom('account_notice_ports').select(['account_id', 'slot_type']).where('port_id', '=', d.accountId).executeTakeFirst();
       if (p) await trafficMoved(trx, e, p.account_id as string, p.slot_type as SlotType, { used: bytes }, d.to);

@@ -4,7 +4,7 @@ import type { AccountKind } from '../../domain/traffic/metered.ts';
 import { findPoolAccount } from '../../projections/pool-accounts.ts';
 import { findSession } from '../../projections/sessions.ts';
 import type { Infrastructure } from '../infrastructure.ts';
-import { AccountBudget, MemoryBudgetLedger, freshestBalance, sliceFor, type BudgetLedger } from './budget.ts';
+import { AccountBudget, BothBudgets, MemoryBudgetLedger, freshestBalance, sliceFor, type Balance, type BudgetLedger } from './budget.ts';
 import { GatewayCoordination } from './coordination.ts';
 import { resolveCredential, type Credential } from './credentials.ts';
 import { accountBudgetKey, accountTraffic, budgetKeyOf } from './account-credentials.ts';
@@ -58,7 +58,19 @@ interface AccountState {
   budget: AccountBudget;
   /** The account keys spending `budget`, this one included. */
   spenders: Set<AccountState>;
+  /** A pak_ key: its reseller account's shared traffic, which it spends as well as its own cap. */
+  payer: SharedBudget | undefined;
 }
+
+interface SharedBudget {
+  budget: AccountBudget;
+  spenders: Set<AccountState>;
+  /** The account's traffic as last read for a pak_ key of it (none of its own credentials may be live here). */
+  payerRead: Balance;
+}
+
+/** Why a pak_ key is refused when its reseller ran out (E_AUTH_INVALID: the seed's "no balance"). */
+const RESELLER_TRAFFIC_SPENT = 'the reseller behind this pool access key has no shared traffic left; ask your provider to top up';
 
 /**
  * The gateway's brain: credentials → account, balance and limits; target → modem (dedicated port's
@@ -67,7 +79,7 @@ interface AccountState {
 export class MarketplaceBrain implements GatewayBrain {
   private readonly accounts = new Map<string, AccountState>();
   /** Budget key → the budget and the account keys that spend it. */
-  private readonly budgets = new Map<string, { budget: AccountBudget; spenders: Set<AccountState> }>();
+  private readonly budgets = new Map<string, SharedBudget>();
   private readonly router: Router;
   private readonly coordination: GatewayCoordination;
   private readonly limits: AccountLimits;
@@ -141,6 +153,9 @@ export class MarketplaceBrain implements GatewayBrain {
         if (!row) continue;
         if (row.traffic_cap_bytes !== null) state.totalBytes = BigInt(row.traffic_cap_bytes);
         state.usedBytes = BigInt(row.traffic_used_bytes);
+        const t = await accountTraffic(this.infra, row.reseller_id, 'shared');
+        if (!t || !t.account.is_active) { this.revokeAll(state); continue; }
+        if (state.payer) this.payerSaw(state.payer, t);
       } else if (state.kind === 'pool') {
         const row = await findPoolAccount(this.infra.database.db, state.id);
         if (!row) continue;
@@ -168,7 +183,17 @@ export class MarketplaceBrain implements GatewayBrain {
       return resolved;
     }
     const credential = resolved.credential;
+    // a pak_ key spends its reseller's shared traffic too: none left, no new connection
+    let payer: SharedBudget | undefined;
+    if (credential.kind === 'pak') {
+      const t = await accountTraffic(this.infra, credential.key.reseller_id, 'shared');
+      if (!t || !t.account.is_active) return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'the reseller account behind this pool access key is deactivated' } };
+      if (t.totalBytes <= t.usedBytes) return { ok: false, failure: { code: 'E_AUTH_INVALID', message: RESELLER_TRAFFIC_SPENT } };
+      payer = this.budgetFor(accountBudgetKey(credential.key.reseller_id, 'shared'), t.totalBytes);
+      this.payerSaw(payer, t);
+    }
     const account = this.account(credential);
+    account.payer = payer;
     if (this.remaining(account) <= 0n) {
       if (credential.kind === 'pak') { this.pak?.capReached(account.id, account.usedBytes + this.meter.unflushed(account.kind, account.id)); return { ok: false, failure: { code: 'E_CAP_EXCEEDED' } }; }
       return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
@@ -178,10 +203,15 @@ export class MarketplaceBrain implements GatewayBrain {
     }
     // the first slice: a balance spent by other gateway instances (not yet in the read model) says no here
     account.budget.open();
+    account.payer?.budget.open();
     if (!(await account.budget.refill())) {
       this.releaseConnection(account);
       if (credential.kind === 'pak') return { ok: false, failure: { code: 'E_CAP_EXCEEDED' } };
       return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
+    }
+    if (account.payer && !(await account.payer.budget.refill())) {
+      this.releaseConnection(account);
+      return { ok: false, failure: { code: 'E_AUTH_INVALID', message: RESELLER_TRAFFIC_SPENT } };
     }
     return { ok: true, lease: this.lease(account, credential) };
   }
@@ -189,6 +219,7 @@ export class MarketplaceBrain implements GatewayBrain {
   private releaseConnection(account: AccountState): void {
     const warn = (err: unknown) => this.infra.logger.warn({ err, account: account.key }, 'gateway account bookkeeping failed');
     void account.budget.close().catch(warn);
+    void account.payer?.budget.close().catch(warn);
     void this.limits.releaseConnection(account.limitKey).catch(warn);
   }
 
@@ -198,14 +229,17 @@ export class MarketplaceBrain implements GatewayBrain {
     if (credential.kind === 'pak') this.pak?.register(credential, controller);
     // a pak connection without a sid is listed as a throwaway session of its own
     const autoSid = credential.kind === 'pak' && !credential.parsed.sid ? this.synthesized?.open(credential, controller) : undefined;
-    this.meter.add(account.kind, account.id, 0, 0, 1);
+    // who pays, on the metered event: a pak_ key's reseller (its balance and usage count the bytes)
+    const payer = account.payer;
+    const payerId = credential.kind === 'pak' && payer ? credential.key.reseller_id : undefined;
+    this.meter.add(account.kind, account.id, 0, 0, 1, payerId);
     const failed = new Set<string>();
     let ended = false;
     const brain = this;
     return {
       accountKey: account.key,
       revoked: controller.signal,
-      budget: account.budget,
+      budget: payer ? new BothBudgets(account.budget, payer.budget) : account.budget,
       async route(_target: Target) {
         const routed = await brain.router.route(account.key, credential, failed);
         if (routed.ok && credential.kind === 'pak') await brain.pak?.routed(credential, routed.upstream.deviceId);
@@ -217,7 +251,7 @@ export class MarketplaceBrain implements GatewayBrain {
         brain.router.deviceFailed(upstream.deviceId);
       },
       meter(up: number, down: number) {
-        brain.meter.add(account.kind, account.id, up, down);
+        brain.meter.add(account.kind, account.id, up, down, 0, payerId);
         if (credential.kind === 'pak') brain.pak?.sessionMeter(account.id, credential.parsed.sid, up, down);
         if (autoSid) brain.synthesized?.meter(account.id, autoSid, up, down);
         if (brain.remaining(account) <= 0n) {
@@ -244,7 +278,7 @@ export class MarketplaceBrain implements GatewayBrain {
     if (!state) {
       const shared = this.budgetFor(credential.kind === 'aport' || credential.kind === 'apool' ? budgetKeyOf(credential) : key, credential.totalBytes);
       const limitKey = credential.kind === 'aport' || credential.kind === 'apool' ? `account-${credential.accountId}` : key;
-      state = { key, limitKey, kind, id, totalBytes: 0n, usedBytes: 0n, leases: new Set(), passwordHash: null, budget: shared.budget, spenders: shared.spenders };
+      state = { key, limitKey, kind, id, totalBytes: 0n, usedBytes: 0n, leases: new Set(), passwordHash: null, budget: shared.budget, spenders: shared.spenders, payer: undefined };
       shared.spenders.add(state);
     }
     // the read model is the truth for what was flushed; unflushed bytes are added in remaining()
@@ -258,17 +292,24 @@ export class MarketplaceBrain implements GatewayBrain {
   }
 
   /** One budget per budget key: x402 sessions, pool accounts and pak_ keys have their own; an account's traffic pool is shared. */
-  private budgetFor(budgetKey: string, totalBytes: bigint): { budget: AccountBudget; spenders: Set<AccountState> } {
+  private budgetFor(budgetKey: string, totalBytes: bigint): SharedBudget {
     let shared = this.budgets.get(budgetKey);
     if (shared) return shared;
     const spenders = new Set<AccountState>();
-    const budget = new AccountBudget(budgetKey, this.ledger, () => freshestBalance(spenders), {
+    const payerRead: Balance = { totalBytes: 0n, usedBytes: 0n };
+    const budget = new AccountBudget(budgetKey, this.ledger, () => freshestBalance([...spenders, payerRead]), {
       sliceBytes: sliceFor(totalBytes), idleReturnMs: this.options.budgetIdleReturnMs,
       now: () => this.infra.clock.now().getTime(), onError: (err) => this.infra.logger.warn({ err, budget: budgetKey }, 'gateway budget lease failed'),
     });
-    shared = { budget, spenders };
+    shared = { budget, spenders, payerRead };
     this.budgets.set(budgetKey, shared);
     return shared;
+  }
+
+  /** A read of the reseller's traffic for its pak_ keys (bought and used only grow: keep the largest). */
+  private payerSaw(payer: SharedBudget, read: Balance): void {
+    payer.payerRead.totalBytes = freshestBalance([payer.payerRead, read]).totalBytes;
+    payer.payerRead.usedBytes = freshestBalance([payer.payerRead, read]).usedBytes;
   }
 
   /** What is left of the balance the account spends: read model minus what this instance has not flushed, over every spender. */
@@ -313,6 +354,13 @@ export class MarketplaceBrain implements GatewayBrain {
       for (const state of this.budgets.get(accountBudgetKey(accountId, slot))?.spenders ?? []) {
         if (state.leases.size > 0 && !(await this.refreshAccount(state))) this.revokeAll(state);
       }
+    }
+    // and the pak_ keys it resells: they spend its shared traffic
+    const shared = this.budgets.get(accountBudgetKey(accountId, 'shared'));
+    for (const state of this.accounts.values()) {
+      if (state.payer === undefined || state.payer !== shared || state.leases.size === 0) continue;
+      const t = await accountTraffic(this.infra, accountId, 'shared');
+      if (!t || !t.account.is_active) this.revokeAll(state);
     }
   }
 

@@ -165,6 +165,11 @@ export class AccountBudget implements ByteBudget {
     return this.pending ?? this.lease();
   }
 
+  /** Bytes taken and not forwarded after all (the other budget of a `BothBudgets` said no). */
+  putBack(bytes: number): void {
+    this.available += bytes;
+  }
+
   /** Bytes held on this instance and not yet forwarded. */
   held(): number {
     return this.available;
@@ -225,6 +230,27 @@ export function freshestBalance(reads: Iterable<Balance>): Balance {
     if (r.usedBytes > usedBytes) usedBytes = r.usedBytes;
   }
   return { totalBytes, usedBytes };
+}
+
+/**
+ * Every byte paid by both budgets: a reseller's pak_ key spends its own cap and the reseller account's
+ * shared traffic. Forwarding stops when either is spent; bytes one granted and the other did not go back.
+ */
+export class BothBudgets implements ByteBudget {
+  constructor(private readonly first: AccountBudget, private readonly second: AccountBudget) {}
+
+  take(bytes: number): number {
+    const a = this.first.take(bytes);
+    if (a === 0) return 0;
+    const b = this.second.take(a);
+    if (b < a) this.first.putBack(a - b);
+    return b;
+  }
+
+  async refill(): Promise<boolean> {
+    const [a, b] = await Promise.all([this.first.refill(), this.second.refill()]);
+    return a && b;
+  }
 }
 
 /** The Redis ledger while Redis answers; the in-process one while the gateway is degraded. */

@@ -8,6 +8,8 @@ interface Pending {
   down: number;
   connections: number;
   from: Date;
+  /** The account whose traffic these bytes also spend (a pak_ key's reseller). */
+  payer: string | undefined;
 }
 
 /**
@@ -22,9 +24,9 @@ export class TrafficMeter {
 
   constructor(private readonly infra: Infrastructure, private readonly gatewayId: string) {}
 
-  add(kind: AccountKind, id: string, up: number, down: number, newConnections = 0): void {
+  add(kind: AccountKind, id: string, up: number, down: number, newConnections = 0, payer?: string): void {
     const key = `${kind}-${id}`;
-    const p = this.pending.get(key) ?? { kind, id, up: 0, down: 0, connections: 0, from: this.infra.clock.now() };
+    const p = this.pending.get(key) ?? { kind, id, up: 0, down: 0, connections: 0, from: this.infra.clock.now(), payer };
     p.up += up;
     p.down += down;
     p.connections += newConnections;
@@ -50,13 +52,13 @@ export class TrafficMeter {
       await Promise.all(batch.map(async (p) => {
         const event: TrafficMetered = {
           type: 'TrafficMetered',
-          data: { accountKind: p.kind, accountId: p.id, bytesUp: String(p.up), bytesDown: String(p.down), connections: p.connections, from: p.from.toISOString(), to, gateway: this.gatewayId },
+          data: { accountKind: p.kind, accountId: p.id, bytesUp: String(p.up), bytesDown: String(p.down), connections: p.connections, from: p.from.toISOString(), to, gateway: this.gatewayId, ...(p.payer ? { payerAccountId: p.payer } : {}) },
         };
         try {
           await this.infra.store.append(trafficStreamId(p.kind, p.id), [{ ...event, metadata: { correlationId: this.gatewayId, causationId: null, actor: 'gateway', occurredAt: to } }], { expectedRevision: 'any' });
         } catch (err) {
           this.infra.logger.error({ err, account: p.id }, 'traffic flush failed; will retry');
-          this.add(p.kind, p.id, p.up, p.down, p.connections);
+          this.add(p.kind, p.id, p.up, p.down, p.connections, p.payer);
         }
       }));
     });

@@ -126,6 +126,14 @@ describe('account notifications and the account read models rebuilt', function (
     await api(url, 'PATCH', `/v1/ports/${ports[0].id}/rotation-settings`, { enabled: true, intervalSeconds: 1800 }, key);
     const k = await api(url, 'POST', '/v1/account/api-keys', { label: 'temp', scopes: ['ports:read'] }, key);
     await api(url, 'DELETE', `/v1/account/api-keys/${k.body.id}`, undefined, key);
+    // a reseller pak_ key's traffic, paid by this account (and one without a payer: not the account's)
+    for (const payerAccountId of [accountId, undefined]) {
+      const to = clock.now().toISOString();
+      await service.infra.store.append(trafficStreamId('pak', 'k1'), [{
+        type: 'TrafficMetered', data: { accountKind: 'pak', accountId: 'k1', bytesUp: '100', bytesDown: '2000', connections: 1, from: to, to, gateway: 'test', ...(payerAccountId ? { payerAccountId } : {}) },
+        metadata: { correlationId: 'test', causationId: null, actor: 'gateway', occurredAt: to },
+      }], { expectedRevision: 'any' });
+    }
     clock.advance(4 * DAY);
     await new AccountWorker(service.infra).tick();
     const db = service.infra.database.db;
@@ -140,6 +148,7 @@ describe('account notifications and the account read models rebuilt', function (
     const live = await snapshot();
     expect(live.account_notifications!.length).to.equal(6);
     expect(live.account_rotations!.length + live.account_ports!.length).to.be.greaterThan(0);
+    expect(live.account_usage_daily!.map((r) => JSON.parse(r)).filter((r) => r.kind === 'pak').map(({ subject_id, bytes }) => ({ subject_id, bytes }))).to.deep.equal([{ subject_id: accountId, bytes: '2100' }]);
     await service.infra.projector.rebuild(names);
     expect(await snapshot()).to.deep.equal(live);
   });

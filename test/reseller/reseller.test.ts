@@ -64,6 +64,10 @@ describe('reseller pool-access keys (API, SDK-like client, gateway)', function (
     await api(service.url, 'POST', `/v1/admin/devices/${device}/health`, { online: true, latencyMs: 40, ip: '100.64.0.1' }, admin);
     alice = await reseller(service, 'alice@example.com');
     bob = await reseller(service, 'bob@example.com');
+    // pak_ traffic spends the reseller's shared traffic too (test/reseller/billing.test.ts): alice has 5 GB
+    await api(service.url, 'POST', `/v1/admin/accounts/${alice.id}/credits`, { amount: 50, reason: 'test' }, { 'x-admin-key': ADMIN_KEY });
+    const bought = await api(service.url, 'POST', '/v1/billing/purchase-traffic', { quantityGB: 5 }, { 'x-api-key': alice.key });
+    if (bought.status !== 201) throw new Error(`traffic purchase failed: ${JSON.stringify(bought.body)}`);
     sdk = new ResellerClient(alice.key, service.url);
     bobSdk = new ResellerClient(bob.key, service.url);
   });

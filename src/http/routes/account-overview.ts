@@ -82,12 +82,12 @@ export function accountOverviewRouter(ctx: AccountsContext): Router {
     const u = await usageSince(db, principalOf(req).accountId, from);
     const part = (t: 'shared' | 'private') => {
       const ports = u.ports.filter((p) => p.slot_type === t);
-      const bytes = ports.reduce((n, p) => n + BigInt(p.bytes), 0n) + (t === 'shared' ? u.poolBytes : 0n);
+      const bytes = ports.reduce((n, p) => n + BigInt(p.bytes), 0n) + (t === 'shared' ? u.poolBytes + u.pakBytes : 0n);
       return { totalUsedGB: gb(bytes), totalUsedBytes: bytes.toString(), portCount: ports.length, byPort: ports.map((p) => ({ portId: p.port_id, portName: p.display_name, usedGB: gb(BigInt(p.bytes)), usedBytes: p.bytes })) };
     };
     const shared = part('shared'), priv = part('private');
     const all = BigInt(shared.totalUsedBytes) + BigInt(priv.totalUsedBytes);
-    res.json({ period, generatedAt: now.toISOString(), traffic: { shared: { ...shared, poolUsedGB: gb(u.poolBytes) }, private: priv, combined: { totalUsedGB: gb(all), totalUsedBytes: all.toString(), portCount: shared.portCount + priv.portCount } } });
+    res.json({ period, generatedAt: now.toISOString(), traffic: { shared: { ...shared, poolUsedGB: gb(u.poolBytes), pakUsedGB: gb(u.pakBytes), pakUsedBytes: u.pakBytes.toString() }, private: priv, combined: { totalUsedGB: gb(all), totalUsedBytes: all.toString(), portCount: shared.portCount + priv.portCount } } });
   });
 
   const poolConnection = (accountId: string, password: string) => {
