@@ -2,6 +2,7 @@ import { accountApiKeysProjection } from './account-api-keys.ts';
 import { accountNotificationsProjection } from './account-notifications.ts';
 import { accountsProjection } from './accounts.ts';
 import { accountPortsProjection } from './account-ports.ts';
+import { accountProxyLoginsProjection } from './account-proxy-logins.ts';
 import { accountRotationsProjection } from './account-rotations.ts';
 import { accountUsageProjection } from './account-usage.ts';
 import { agentsProjection } from './agents.ts';
@@ -26,7 +27,7 @@ import { sessionsProjection } from './sessions.ts';
 /** Every read model the service maintains. */
 export const projections: readonly Projection[] = [devicesProjection, sessionsProjection, agentsProjection, poolAccountsProjection, poolScoresProjection,
   peersProjection, peerEarningsProjection, peerPayoutsProjection,
-  accountsProjection, accountApiKeysProjection, accountPortsProjection, accountRotationsProjection, accountUsageProjection, accountNotificationsProjection,
+  accountsProjection, accountApiKeysProjection, accountPortsProjection, accountRotationsProjection, accountUsageProjection, accountNotificationsProjection, accountProxyLoginsProjection,
   poolKeysProjection, poolKeyAuditProjection, poolStockProjection,
   // proxy pool (seed 003)
   proxyPoolAccountsProjection, proxyPoolCreditsProjection, proxyPoolSourcesProjection, proxyPoolProxiesProjection, proxyPoolChecksProjection, proxyPoolLeasesProjection,

@@ -126,21 +126,38 @@ export function decidePort(command: AccountPortCommand, state: AccountPortState,
 
 export const accountPortDecider = { decide: decidePort, evolve: evolvePort, initialState: initialPortState };
 
-/** Proxy logins are unique across ports: claimed by a port, released when it changes or goes. */
+/**
+ * Proxy logins are unique across ports: claimed by a port, released when it changes or goes. A claim
+ * left by a crash (the port never written, deleted, or moved to another login) is released by the
+ * account worker with `ReleaseStranded`, which holds only while the claim is still the one it judged.
+ */
 export type LoginEvent =
   | { type: 'ProxyLoginClaimed'; data: { login: string; portId: string; claimedAt: string } }
-  | { type: 'ProxyLoginReleased'; data: { login: string; portId: string; releasedAt: string } };
-export type LoginState = { holder: string | null };
+  | { type: 'ProxyLoginReleased'; data: { login: string; portId: string; releasedAt: string; stranded?: true } };
+export type LoginState = { holder: string | null; claimedAt: string | null };
+export type LoginCommand =
+  | { type: 'Claim' | 'Release'; data: { login: string; portId: string } }
+  | { type: 'ReleaseStranded'; data: { login: string; portId: string; claimedAt: string } };
 export const proxyLoginDecider = {
-  initialState: (): LoginState => ({ holder: null }),
-  evolve: (_s: LoginState, e: LoginEvent): LoginState => ({ holder: e.type === 'ProxyLoginClaimed' ? e.data.portId : null }),
-  decide(command: { type: 'Claim' | 'Release'; data: { login: string; portId: string } }, state: LoginState, { now }: DecisionContext): LoginEvent[] {
-    if (command.type === 'Claim') {
-      if (state.holder === command.data.portId) return [];
-      if (state.holder) throw new DomainError('conflict', 'PROXY_LOGIN_TAKEN', 'this proxy login is in use; choose another');
-      return [{ type: 'ProxyLoginClaimed', data: { ...command.data, claimedAt: now.toISOString() } }];
+  initialState: (): LoginState => ({ holder: null, claimedAt: null }),
+  evolve: (_s: LoginState, e: LoginEvent): LoginState =>
+    (e.type === 'ProxyLoginClaimed' ? { holder: e.data.portId, claimedAt: e.data.claimedAt } : { holder: null, claimedAt: null }),
+  decide(command: LoginCommand, state: LoginState, { now }: DecisionContext): LoginEvent[] {
+    const at = now.toISOString();
+    switch (command.type) {
+      case 'Claim':
+        // the holder claiming again is a credentials change retried after a crash: renewed, so a stale-claim
+        // release the worker decided on the old claim no longer applies
+        if (state.holder && state.holder !== command.data.portId) throw new DomainError('conflict', 'PROXY_LOGIN_TAKEN', 'this proxy login is in use; choose another');
+        return [{ type: 'ProxyLoginClaimed', data: { ...command.data, claimedAt: at } }];
+      case 'Release':
+        if (state.holder !== command.data.portId) return [];
+        return [{ type: 'ProxyLoginReleased', data: { ...command.data, releasedAt: at } }];
+      case 'ReleaseStranded':
+        if (state.holder !== command.data.portId || state.claimedAt !== command.data.claimedAt) return [];
+        return [{ type: 'ProxyLoginReleased', data: { login: command.data.login, portId: command.data.portId, releasedAt: at, stranded: true } }];
+      default:
+        return assertNever(command);
     }
-    if (state.holder !== command.data.portId) return [];
-    return [{ type: 'ProxyLoginReleased', data: { ...command.data, releasedAt: now.toISOString() } }];
   },
 };

@@ -1,7 +1,7 @@
 import { objectId } from '../../adapters/ids.ts';
 import type { SlotType } from '../../domain/accounts/events.ts';
-import { accountPortDecider, proxyLoginDecider, type AccountPortCommand } from '../../domain/ports/decide.ts';
-import { accountPortStreamId, proxyLoginStreamId, type OsFingerprint } from '../../domain/ports/events.ts';
+import { accountPortDecider, proxyLoginDecider, type AccountPortCommand, type LoginEvent } from '../../domain/ports/decide.ts';
+import { accountPortStreamId, proxyLoginStreamId, type AccountPortEvent, type OsFingerprint } from '../../domain/ports/events.ts';
 import { referenceId } from '../../domain/reference/countries.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
 import type { Db } from '../../adapters/db/database.ts';
@@ -117,6 +117,23 @@ export async function deletePort(ctx: AccountsContext, port: AccountPortRow, rea
   await runAccountCommand(ctx, port.account_id, { type: 'ReleaseSlot', data: { portId: port.port_id } }, origin);
   await ctx.infra.kv.del(passwordKey(port.port_id));
   ctx.infra.events.emit('account-port-changed', port.port_id);
+}
+
+/**
+ * The account worker's heal for a login claim left by a crash (POST /v1/ports between claim and port, DELETE
+ * between port deleted and login released, a credentials change between its steps): released once the claim is
+ * older than `before` and its port, read from the port's stream, is not a live port going by that login.
+ * One conditional event on the claim stream, so a retry that renewed the claim in between keeps it.
+ */
+export async function releaseStrandedLogin(ctx: AccountsContext, login: string, before: Date, origin: CommandOrigin): Promise<number> {
+  let claim = proxyLoginDecider.initialState();
+  for await (const e of ctx.infra.store.readStream(proxyLoginStreamId(login))) claim = proxyLoginDecider.evolve(claim, e as unknown as LoginEvent);
+  if (!claim.holder || !claim.claimedAt || new Date(claim.claimedAt) >= before) return 0;
+  let port = accountPortDecider.initialState();
+  for await (const e of ctx.infra.store.readStream(accountPortStreamId(claim.holder))) port = accountPortDecider.evolve(port, e as unknown as AccountPortEvent);
+  if (port.status === 'active' && port.proxyLogin === login) return 0;
+  const handled = await handleCommand(ctx.infra, proxyLoginDecider, proxyLoginStreamId(login), { type: 'ReleaseStranded', data: { login, portId: claim.holder, claimedAt: claim.claimedAt } }, origin);
+  return handled.events.length;
 }
 
 /** PUT /v1/ports/:id/credentials: a new login is claimed before the old one is let go. */

@@ -1,12 +1,13 @@
 import { NEARING_EXPIRATION_DAYS } from '../../domain/accounts/notifications.ts';
 import { slotLotsToWarn } from '../../projections/account-notifications.ts';
 import { findAccountPort, portsDueForRotation, portsPastExpiry } from '../../projections/account-ports.ts';
+import { strandedLoginClaims } from '../../projections/account-proxy-logins.ts';
 import { strandedSlotAssignments } from '../../projections/accounts.ts';
 import { slotHolders } from '../../projections/devices.ts';
 import { releaseSlot } from '../x402/allocation.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { accountsContext, runAccountCommand, type AccountsContext } from './context.ts';
-import { deletePort } from './ports.ts';
+import { deletePort, releaseStrandedLogin } from './ports.ts';
 import { rotatePort } from './rotation.ts';
 import { PeriodicTask } from '../periodic.ts';
 
@@ -58,6 +59,8 @@ export class AccountWorker extends PeriodicTask {
    * POST /v1/ports takes an account slot, then a device slot, then writes the port (three streams, so not one
    * append); a crash in between strands what was taken. Freed here once older than STRANDED_AFTER_MS: account
    * slots whose port does not exist (or was deleted), device slots held for an account port that is not on them.
+   * DELETE /v1/ports/:id (port deleted, then slots and login freed) and credentials changes (new login claimed, port
+   * changed, old login freed) strand the same way; login claims whose port is gone or uses another login are freed too.
    */
   private async healStranded(now: Date): Promise<number> {
     const db = this.ctx.infra.database.db;
@@ -73,6 +76,7 @@ export class AccountWorker extends PeriodicTask {
       await releaseSlot(this.ctx.infra, slot.device_id as string, slot.port_id as string, ORIGIN);
       healed++;
     }
+    for (const c of await strandedLoginClaims(db, before)) healed += await releaseStrandedLogin(this.ctx, c.login, before, ORIGIN);
     return healed;
   }
 }
