@@ -9,6 +9,8 @@ import type { SessionRow } from '../../projections/sessions.ts';
  */
 export interface AgentSessionFacts {
   id: string;
+  /** the payer; the official MCP server's get_session_status prints it */
+  walletAddress: string;
   status: 'active' | 'expired';
   expiresAt: string;
   countryCode: string;
@@ -32,6 +34,7 @@ export function agentSession(f: AgentSessionFacts, now: Date, secrets?: AgentSec
   const expired = f.status !== 'active' || new Date(f.expiresAt).getTime() <= now.getTime();
   return {
     id: f.id,
+    walletAddress: f.walletAddress,
     status: expired ? ('expired' as const) : ('active' as const),
     expiresAt: new Date(f.expiresAt).toISOString(),
     ...(secrets ? { proxy: secrets.proxy } : {}),
@@ -51,7 +54,7 @@ export function agentSession(f: AgentSessionFacts, now: Date, secrets?: AgentSec
 
 export function agentSessionFromRow(s: SessionRow, now: Date) {
   return agentSession({
-    id: s.session_id, status: s.status, expiresAt: new Date(s.expires_at).toISOString(), countryCode: s.country_code, carrier: s.carrier,
+    id: s.session_id, walletAddress: s.payer, status: s.status, expiresAt: new Date(s.expires_at).toISOString(), countryCode: s.country_code, carrier: s.carrier,
     trafficBytes: BigInt(s.traffic_bytes), usedBytes: BigInt(s.traffic_used_bytes),
     payment: { network: s.network, transaction: s.transaction, amountMicro: BigInt(s.amount_micro), paidAt: new Date(s.created_at).toISOString() },
   }, now);

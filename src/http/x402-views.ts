@@ -32,8 +32,8 @@ export function newPortView(config: Config, port: AllocatedPort, publicBase: str
 
 export function paymentView(p: PaymentRef) {
   const amount = formatUsdc(BigInt(p.amountMicro));
-  // transactionHash / amountPaid / currency: the names agent clients (the official MCP server) read.
-  return { network: p.network, proof: p.proof, transaction: p.transaction, payer: p.payer, amount, amountMicro: p.amountMicro, transactionHash: p.transaction, amountPaid: amount, currency: 'USDC' as const };
+  // transactionHash / amountPaid / currency / txHash / amountUSDC: the names agent clients (the official MCP server) read.
+  return { network: p.network, proof: p.proof, transaction: p.transaction, payer: p.payer, amount, amountMicro: p.amountMicro, transactionHash: p.transaction, amountPaid: amount, currency: 'USDC' as const, txHash: p.transaction, amountUSDC: amount };
 }
 
 export function trafficView(total: bigint, used: bigint) {
@@ -44,9 +44,21 @@ export function trafficView(total: bigint, used: bigint) {
   };
 }
 
-export function portView(config: Config, port: PortRow, online: boolean | null) {
+/**
+ * A port of a session. With `session`, also what the official MCP server's x402 session tools print: id, http/socks5
+ * strings (the password and rotation token were shown once at purchase and are kept hashed, so they are placeholders),
+ * rotationUrl, expiresAt and expiresInSeconds (a port lives as long as its session).
+ */
+export function portView(config: Config, port: PortRow, online: boolean | null, session?: { expiresAt: Date | string; now: Date; base: string }) {
   const { host, httpPort, socksPort } = gatewayAddress(config);
+  const expiresAt = session ? new Date(session.expiresAt) : null;
   return {
+    ...(session && expiresAt ? {
+      id: port.port_id,
+      http: `http://${port.username}:YOUR_PASSWORD@${host}:${httpPort}`, socks5: `socks5://${port.username}:YOUR_PASSWORD@${host}:${socksPort}`,
+      rotationUrl: `${session.base}/rotate/YOUR_ROTATION_TOKEN`, expiresAt: expiresAt.toISOString(),
+      expiresInSeconds: Math.max(0, Math.floor((expiresAt.getTime() - session.now.getTime()) / 1000)),
+    } : {}),
     portId: port.port_id,
     status: port.status,
     online,
@@ -64,9 +76,10 @@ export function portView(config: Config, port: PortRow, online: boolean | null) 
 /** What lookups without a token show: never tokens, passwords or usernames. */
 export function publicSessionView(s: SessionRow, now: Date) {
   const expiresAt = new Date(s.expires_at);
+  const status = s.status === 'active' && expiresAt.getTime() <= now.getTime() ? 'expired' : s.status;
   return {
     sessionId: s.session_id,
-    status: s.status === 'active' && expiresAt.getTime() <= now.getTime() ? 'expired' : s.status,
+    status,
     tier: s.tier,
     country: s.country_code,
     carrier: s.carrier,
@@ -74,6 +87,9 @@ export function publicSessionView(s: SessionRow, now: Date) {
     expiresAt: expiresAt.toISOString(),
     traffic: trafficView(BigInt(s.traffic_bytes), BigInt(s.traffic_used_bytes)),
     payment: { network: s.network, transaction: s.transaction, payer: s.payer, amount: formatUsdc(BigInt(s.amount_micro)) },
+    // flat, as the official MCP server's session tools print them
+    walletAddress: s.payer, network: s.network, isActive: status === 'active', amountUSDC: formatUsdc(BigInt(s.amount_micro)), txHash: s.transaction,
+    trafficAllocatedGB: Number(s.traffic_bytes) / 1e9, trafficUsedGB: Number(s.traffic_used_bytes) / 1e9,
   };
 }
 

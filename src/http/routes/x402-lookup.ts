@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { agentDecider, agentStreamId, normaliseWallet } from '../../../domain/agents/agents.ts';
 import { findAgent } from '../../../projections/agents.ts';
-import { findSession, sessionByTransaction, sessionsByPayer } from '../../../projections/sessions.ts';
+import { findSession, sessionByTransaction, sessionPorts, sessionsByPayer } from '../../../projections/sessions.ts';
 import { handleCommand } from '../../commands/handle.ts';
 import type { X402Context } from '../../x402/context.ts';
 import { ApiError } from '../errors.ts';
@@ -45,8 +45,10 @@ export function x402LookupRouter(ctx: X402Context): Router {
     const w = parse(wallet, req.params.wallet);
     const { status } = parse(walletQuery, req.query);
     const views = (await sessionsByPayer(infra.database.db, w)).map((s) => publicSessionView(s, infra.clock.now()));
-    const sessions = status === 'all' ? views : views.filter((v) => v.status === status);
-    res.json({ wallet: w, count: sessions.length, sessions });
+    const chosen = status === 'all' ? views : views.filter((v) => v.status === status);
+    // portCount and total: what the official MCP server's get_sessions_by_wallet prints
+    const sessions = await Promise.all(chosen.map(async (v) => ({ ...v, portCount: (await sessionPorts(infra.database.db, v.sessionId)).filter((p) => p.status === 'active').length })));
+    res.json({ wallet: w, count: sessions.length, total: sessions.length, sessions });
   });
 
   router.post('/agents', async (req, res) => {

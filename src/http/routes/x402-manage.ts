@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { paymentResponseHeader } from '../../../adapters/payments/headers.ts';
 import { formatGb, formatUsdc, trafficPriceMicro, type Tier } from '../../../domain/pricing/pricing.ts';
+import { countryName } from '../../../domain/fleet/countries.ts';
 import { findDevice } from '../../../projections/devices.ts';
 import { sessionPayments, sessionPorts } from '../../../projections/sessions.ts';
 import type { X402Context } from '../../x402/context.ts';
@@ -30,7 +31,7 @@ export function x402ManageRouter(ctx: X402Context): Router {
     const [ports, payments] = await Promise.all([sessionPorts(infra.database.db, session.session_id), sessionPayments(infra.database.db, session.session_id)]);
     res.json({
       ...sessionView(session, infra.clock.now()),
-      ports: await Promise.all(ports.map(async (p) => portView(infra.config, p, p.status === 'active' ? await online(p.device_id) : null))),
+      ports: await Promise.all(ports.map(async (p) => portView(infra.config, p, p.status === 'active' ? await online(p.device_id) : null, portSession(session, req)))),
       payments: payments.map((p) => ({ kind: p.kind, network: p.network, transaction: p.transaction, payer: p.payer, amount: formatUsdc(BigInt(p.amount_micro as bigint)), at: new Date(p.claimed_at as string).toISOString() })),
     });
   });
@@ -50,7 +51,7 @@ export function x402ManageRouter(ctx: X402Context): Router {
   router.get('/ports', async (req, res) => {
     const session = await sessionFromToken(infra, req);
     const ports = await sessionPorts(infra.database.db, session.session_id);
-    res.json({ sessionId: session.session_id, ports: await Promise.all(ports.map(async (p) => portView(infra.config, p, p.status === 'active' ? await online(p.device_id) : null))) });
+    res.json({ sessionId: session.session_id, ports: await Promise.all(ports.map(async (p) => portView(infra.config, p, p.status === 'active' ? await online(p.device_id) : null, portSession(session, req)))) });
   });
 
   router.get('/ports/:portId/status', async (req, res) => {
@@ -60,7 +61,7 @@ export function x402ManageRouter(ctx: X402Context): Router {
     const device = await findDevice(infra.database.db, port.device_id);
     const isOnline = port.status === 'active' && !!device && device.status === 'active' && device.online;
     res.json({
-      ...portView(infra.config, port, port.status === 'active' ? isOnline : null),
+      ...portView(infra.config, port, port.status === 'active' ? isOnline : null, portSession(session, req)),
       latencyMs: device?.latency_ms ?? null,
       lastHealthAt: device?.last_health_at ? new Date(device.last_health_at).toISOString() : null,
       replaceable: port.status === 'active' && !isOnline,
@@ -80,7 +81,17 @@ export function x402ManageRouter(ctx: X402Context): Router {
     await limitPerSession(infra, session, 'replace');
     const body = parse(replaceBody, req.body ?? {});
     const result = await replacePort(ctx, session, body, origin(req.id));
-    res.json({ success: true, replacedPortId: result.replacedPortId, port: newPortView(infra.config, result.port, publicBase(ctx, req)), replacementsUsed: result.replacementsUsed, replacementsRemaining: Math.max(0, 3 - result.replacementsUsed) });
+    const port = newPortView(infra.config, result.port, publicBase(ctx, req));
+    const traffic = trafficView(BigInt(session.traffic_bytes), BigInt(session.traffic_used_bytes));
+    const countryCode = (await sessionPorts(infra.database.db, session.session_id)).find((p) => p.port_id === port.portId)?.country_code ?? session.country_code;
+    res.json({
+      success: true, replacedPortId: result.replacedPortId, port, replacementsUsed: result.replacementsUsed, replacementsRemaining: Math.max(0, 3 - result.replacementsUsed),
+      // what the official MCP server's replace_x402_port prints
+      portId: port.portId, rotationUrl: port.rotationUrl,
+      proxy: { ...port.connection, expiresAt: new Date(session.expires_at).toISOString() },
+      traffic: { allocatedGB: Number(traffic.totalGB), usedGB: Number(traffic.usedGB), remainingGB: Number(traffic.remainingGB) },
+      location: { country: countryName(countryCode) ?? countryCode, countryCode },
+    });
   });
 
   router.post('/ports/recreate', async (req, res) => {
@@ -95,10 +106,14 @@ export function x402ManageRouter(ctx: X402Context): Router {
     const session = await sessionFromToken(infra, req);
     const body = parse(topupBody, req.query);
     const quote = topUpQuote(ctx, session, body);
+    const cost = formatUsdc(quote.costMicro);
     res.json({
       addTrafficGB: formatGb(quote.addTrafficBytes), addDurationSeconds: quote.addDurationSeconds,
-      cost: formatUsdc(quote.costMicro), costMicro: quote.costMicro.toString(), currency: 'USDC',
+      cost, costMicro: quote.costMicro.toString(), currency: 'USDC',
       paymentRequired: quote.costMicro > 0n, newExpiresAt: quote.newExpiresAt,
+      // what the official MCP server's calculate_x402_topup prints (duration is free: all of the cost is traffic)
+      trafficCost: cost, durationCost: '0.00', totalCost: Number(cost),
+      breakdown: { addTrafficGB: Number(formatGb(quote.addTrafficBytes)), addDurationSeconds: quote.addDurationSeconds, trafficPricePerGB: formatUsdc(trafficPriceMicro(ctx.prices, session.tier as Tier, 1_000_000_000n)), tier: session.tier },
     });
   });
 
@@ -106,7 +121,9 @@ export function x402ManageRouter(ctx: X402Context): Router {
     const session = await sessionFromToken(infra, req);
     await limitPerSession(infra, session, 'topup');
     const body = parse(topupBody, req.body ?? {});
-    const result = await topUp(ctx, session, body, paymentHeader(req), origin(req.id));
+    // ?Payment-Signature=: the official MCP server's top-up sends its headers as query parameters (see sessionFromToken)
+    const fromQuery = req.query['Payment-Signature'];
+    const result = await topUp(ctx, session, body, paymentHeader(req) ?? (typeof fromQuery === 'string' ? fromQuery : undefined), origin(req.id));
     if (result.kind === 'payment_required') {
       return paymentRequired(ctx, req, res, result.quote.costMicro, `Top-up of ${formatGb(result.quote.addTrafficBytes)} GB`, {
         topup: { addTrafficGB: formatGb(result.quote.addTrafficBytes), addDurationSeconds: result.quote.addDurationSeconds },
@@ -118,8 +135,11 @@ export function x402ManageRouter(ctx: X402Context): Router {
       addedTrafficGB: formatGb(result.quote.addTrafficBytes), addedDurationSeconds: result.quote.addDurationSeconds,
       cost: formatUsdc(result.quote.costMicro), expiresAt: result.expiresAt,
       payment: result.payment ? paymentView(result.payment) : null,
+      trafficAllocatedGB: (Number(session.traffic_bytes) + Number(result.quote.addTrafficBytes)) / 1e9,
     });
   });
+
+  const portSession = (session: { expires_at: Date | string }, req: import('express').Request) => ({ expiresAt: session.expires_at, now: infra.clock.now(), base: publicBase(ctx, req) });
 
   async function online(deviceId: string): Promise<boolean> {
     const device = await findDevice(infra.database.db, deviceId);

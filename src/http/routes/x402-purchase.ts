@@ -97,7 +97,7 @@ export function x402PurchaseRouter(ctx: X402Context): Router {
       traffic: trafficView(outcome.quote.trafficBytes, 0n),
       payment: paymentView(outcome.payment),
       session: agentSession({
-        id: outcome.sessionId, status: 'active', expiresAt: outcome.expiresAt, countryCode: order.countryCode, carrier: order.carrier,
+        id: outcome.sessionId, walletAddress: outcome.payment.payer, status: 'active', expiresAt: outcome.expiresAt, countryCode: order.countryCode, carrier: order.carrier,
         trafficBytes: outcome.quote.trafficBytes, usedBytes: 0n,
         payment: { network: outcome.payment.network, transaction: outcome.payment.transaction, amountMicro: BigInt(outcome.payment.amountMicro), paidAt: now.toISOString() },
       }, now, port && proxy ? { proxy, rotationUrl: port.rotationUrl, rotationToken: port.rotationToken } : undefined),
