@@ -45,6 +45,26 @@ export async function advanceCheckpoint(trx: Db, name: string, expected: bigint,
   return Number(updated.numUpdatedRows) === 1;
 }
 
+/** Advisory-lock class of the per-projection apply locks (the second key is hashtext(name)). */
+const APPLY_LOCK_CLASS = 0x50524a; // 'PRJ'
+
+/**
+ * Takes the projection's apply lock for this transaction and says whether its checkpoint is still
+ * `expected`. An advisory lock, not a row lock: it assigns no transaction id, so a lane's open
+ * transaction does not hold back the event store's horizon (positions derive from transaction ids)
+ * any longer than its own writes do. The checkpoint is read in a statement of its own, after the lock,
+ * so it sees what the previous holder committed.
+ */
+export async function lockCheckpoint(trx: Db, name: string, expected: bigint, asyncCommit = false): Promise<boolean> {
+  await sql`select ${asyncCommit ? sql`set_config('synchronous_commit', 'off', true), ` : sql``}pg_advisory_xact_lock(${APPLY_LOCK_CLASS}, hashtext(${name}))`.execute(trx);
+  return (await readCheckpoint(trx, name)) === expected;
+}
+
+/** The apply locks of several projections, in one order so two rebuilds cannot deadlock. */
+export async function lockProjections(trx: Db, names: readonly string[]): Promise<void> {
+  for (const name of [...names].sort()) await sql`select pg_advisory_xact_lock(${APPLY_LOCK_CLASS}, hashtext(${name}))`.execute(trx);
+}
+
 export async function resetCheckpoint(trx: Db, name: string): Promise<void> {
   await trx
     .insertInto('projection_checkpoints')

@@ -1,8 +1,7 @@
-import { sql } from 'kysely';
 import type { Db } from '../../adapters/db/database.ts';
 import type { EventStore, RecordedEvent } from '../../adapters/eventstore/port.ts';
 import type { Projection } from '../../projections/projection.ts';
-import { advanceCheckpoint, readCheckpoint } from './checkpoints.ts';
+import { advanceCheckpoint, lockCheckpoint, readCheckpoint } from './checkpoints.ts';
 import type { Feed } from './feed.ts';
 import { Pulse } from './feed.ts';
 
@@ -156,7 +155,10 @@ export class Lane {
       return;
     }
     await this.ctx.db.transaction().execute(async (trx) => {
-      if (this.ctx.asyncCommit) await sql`set local synchronous_commit = off`.execute(trx);
+      // Own the projection first: a rebuild or a second projector applying the same events waits here and
+      // then steps back, instead of meeting this batch's rows as duplicate keys (an error that is not
+      // CheckpointMoved, so it was retried forever against rows that were already there).
+      if (!(await lockCheckpoint(trx, this.name, this.stored, this.ctx.asyncCommit))) throw new CheckpointMoved();
       await this.projection.apply(trx, mine);
       if (!(await advanceCheckpoint(trx, this.name, this.stored, target))) throw new CheckpointMoved();
     });

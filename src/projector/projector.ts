@@ -4,7 +4,7 @@ import type { Database, Db } from '../../adapters/db/database.ts';
 import { migrate } from '../../adapters/db/migrations.ts';
 import type { EventStore } from '../../adapters/eventstore/port.ts';
 import type { Projection } from '../../projections/projection.ts';
-import { checkpointMigrations, readCheckpoints, resetCheckpoint } from './checkpoints.ts';
+import { checkpointMigrations, lockProjections, readCheckpoints, resetCheckpoint } from './checkpoints.ts';
 import { Feed } from './feed.ts';
 import { Lane, type LaneContext, type LaneState } from './lane.ts';
 import { ProgressBroadcast, RemoteProgress } from './progress.ts';
@@ -218,6 +218,10 @@ export class Projector {
     const chosen = names.map((name) => this.projection(name));
     const started = Date.now();
     await this.db.transaction().execute(async (trx) => {
+      // The apply locks first: they wait for a live lane's batch in flight and keep the next one out until
+      // this commits, so the deletes see, and remove, everything a live lane wrote; the lane then finds its
+      // checkpoint moved and steps back.
+      await lockProjections(trx, chosen.map((p) => p.name));
       for (const projection of chosen) {
         for (const table of projection.tables) await sql`delete from ${sql.table(table)}`.execute(trx);
         await resetCheckpoint(trx, projection.name);
