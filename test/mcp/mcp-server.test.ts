@@ -25,7 +25,9 @@ describe('npm run mcp (our MCP server over stdio)', function () {
 
   before(async () => {
     chain = await startBaseMainnetDevnet({ agentFundsMicro: 50_000_000n });
-    service = await startTestService((await databaseKinds())[0]!, clock, chain.env);
+    // The wallet signs x402 authorizations by the wall clock; the service checks them by this injected clock, which
+    // the rotation test moves 5 min ahead: a window wider than that keeps the later payments valid.
+    service = await startTestService((await databaseKinds())[0]!, clock, { ...chain.env, X402_MAX_TIMEOUT_SECONDS: '3600' });
     await registerDevice(service, 'US', { slots: 2 });
     await registerDevice(service, 'US', { slots: 2 });
     const transport = new StdioClientTransport({
