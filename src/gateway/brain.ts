@@ -183,35 +183,43 @@ export class MarketplaceBrain implements GatewayBrain {
       return resolved;
     }
     const credential = resolved.credential;
+    const admitted = await this.admit(credential);
+    // a pak_ key's audit counts the verdict, not the lookup: a refusal here is a failure with its reason
+    if (credential.kind === 'pak') this.pak?.outcome(credential.key, request.clientAddress, admitted.ok ? null : admitted.reason);
+    return admitted.ok ? admitted : { ok: false, failure: admitted.failure };
+  }
+
+  /** A resolved credential: its balance, its connection limit and (pak_) its reseller; `reason` names a refusal for the audit. */
+  private async admit(credential: Credential): Promise<{ ok: true; lease: Lease } | { ok: false; failure: GatewayFailure; reason: string }> {
     // a pak_ key spends its reseller's shared traffic too: none left, no new connection
     let payer: SharedBudget | undefined;
     if (credential.kind === 'pak') {
       const t = await accountTraffic(this.infra, credential.key.reseller_id, 'shared');
-      if (!t || !t.account.is_active) return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'the reseller account behind this pool access key is deactivated' } };
-      if (t.totalBytes <= t.usedBytes) return { ok: false, failure: { code: 'E_AUTH_INVALID', message: RESELLER_TRAFFIC_SPENT } };
+      if (!t || !t.account.is_active) return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'the reseller account behind this pool access key is deactivated' }, reason: 'reseller_deactivated' };
+      if (t.totalBytes <= t.usedBytes) return { ok: false, failure: { code: 'E_AUTH_INVALID', message: RESELLER_TRAFFIC_SPENT }, reason: 'reseller_traffic_spent' };
       payer = this.budgetFor(accountBudgetKey(credential.key.reseller_id, 'shared'), t.totalBytes);
       this.payerSaw(payer, t);
     }
     const account = this.account(credential);
     account.payer = payer;
     if (this.remaining(account) <= 0n) {
-      if (credential.kind === 'pak') { this.pak?.capReached(account.id, account.usedBytes + this.meter.unflushed(account.kind, account.id)); return { ok: false, failure: { code: 'E_CAP_EXCEEDED' } }; }
-      return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
+      if (credential.kind === 'pak') { this.pak?.capReached(account.id, account.usedBytes + this.meter.unflushed(account.kind, account.id)); return { ok: false, failure: { code: 'E_CAP_EXCEEDED' }, reason: 'cap_exceeded' }; }
+      return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' }, reason: 'no_balance' };
     }
     if (!(await this.limits.acquireConnection(account.limitKey))) {
-      return { ok: false, failure: { code: 'E_RATE_LIMITED_CONN', message: `over ${this.options.maxConnectionsPerAccount} concurrent connections` } };
+      return { ok: false, failure: { code: 'E_RATE_LIMITED_CONN', message: `over ${this.options.maxConnectionsPerAccount} concurrent connections` }, reason: 'connection_limit' };
     }
     // the first slice: a balance spent by other gateway instances (not yet in the read model) says no here
     account.budget.open();
     account.payer?.budget.open();
     if (!(await account.budget.refill())) {
       this.releaseConnection(account);
-      if (credential.kind === 'pak') return { ok: false, failure: { code: 'E_CAP_EXCEEDED' } };
-      return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' } };
+      if (credential.kind === 'pak') return { ok: false, failure: { code: 'E_CAP_EXCEEDED' }, reason: 'cap_exceeded' };
+      return { ok: false, failure: { code: 'E_AUTH_INVALID', message: 'no traffic balance left; top up' }, reason: 'no_balance' };
     }
     if (account.payer && !(await account.payer.budget.refill())) {
       this.releaseConnection(account);
-      return { ok: false, failure: { code: 'E_AUTH_INVALID', message: RESELLER_TRAFFIC_SPENT } };
+      return { ok: false, failure: { code: 'E_AUTH_INVALID', message: RESELLER_TRAFFIC_SPENT }, reason: 'reseller_traffic_spent' };
     }
     return { ok: true, lease: this.lease(account, credential) };
   }

@@ -102,7 +102,7 @@ export class PakAccess {
     if ((cap !== null && used >= cap) || (!row.enabled && row.suspended_reason === 'cap_exceeded')) return fail('E_CAP_EXCEEDED', `this pool access key used its ${Number(cap ?? 0n) / 1e9} GB cap; ask your provider to top it up`, 'cap_exceeded');
     const unusable = usable(row, now);
     if (unusable) return fail('E_AUTH_INVALID', unusable, row.enabled ? 'expired' : (row.suspended_reason ?? 'disabled'));
-    this.tally(row, clientAddress, null);
+    // no success tally yet: the brain may still refuse (the reseller's traffic, its account, the in-flight cap)
     // a safe (Private Pool) key only ever reaches the production modems
     const routed: ParsedUsername = row.quality_tier === 'safe' && parsed.pool !== 'mbl' ? { ...parsed, pool: 'mbl' } : parsed;
     return { ok: true, credential: { kind: 'pak', key: row, parsed: routed, totalBytes: cap ?? UNCAPPED_BYTES, usedBytes: used } };
@@ -188,6 +188,11 @@ export class PakAccess {
     if (!entry) return;
     const row = await findPoolKey(this.infra.database.db, keyId);
     if (!row || row.key_hash !== entry.hash || usable(row, this.infra.clock.now().getTime()) !== null) this.cutKey(keyId);
+  }
+
+  /** The brain's verdict on a key that resolved: admitted (reason null) or refused with the reason, for the audit. */
+  outcome(row: PoolKeyRow, ip: string, refusal: string | null): void {
+    this.tally(row, ip, refusal);
   }
 
   private tally(row: PoolKeyRow, ip: string, failure: string | null): void {
