@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import { sql } from 'kysely';
 import { systemClock } from '../../src/clock.ts';
@@ -26,6 +27,15 @@ const until = async <T>(what: string, fn: () => Promise<T | undefined | false>, 
     await new Promise((r) => setTimeout(r, 100));
   }
 };
+/** curl with its output counted as it arrives (the helpers' curl returns only at the end). */
+function streamingCurl(args: string[]) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)));
+  const child = spawn('curl', ['--silent', '--no-buffer', '--max-time', '15', '--output', '-', ...args], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  let received = 0;
+  child.stdout.on('data', (c: Buffer) => { received += c.length; });
+  const ended = new Promise<{ exitCode: number | null }>((resolve) => child.once('close', (exitCode) => resolve({ exitCode })));
+  return { received: () => received, ended };
+}
 const rejection = async (p: Promise<unknown>): Promise<ApiError> => {
   try { await p; } catch (e) { if (e instanceof ApiError) return e; throw e; }
   throw new Error('expected the call to fail');
@@ -168,35 +178,35 @@ describe('reseller pool-access keys (API, SDK-like client, gateway)', function (
 
   it('regenerate, disable and delete cut live tunnels at once; the old secret is refused', async () => {
     const k = await sdk.create({ label: 'live', trafficCapGB: 1 });
-    const hold = async (pak: string) => {
-      const started = curl(['--max-time', '10', '-x', url(pak), `${target()}/slow`]);
-      await new Promise((r) => setTimeout(r, 400)); // the tunnel is open and waiting on the origin
-      return { started }; // wrapped: an async function returning the promise would wait for curl itself
+    const FULL = 2_000_000; // 10 s at the origin's 200 KB/s
+    /** A download through a CONNECT tunnel, once its first bytes came through: the tunnel is live. */
+    const downloading = async (pak: string) => {
+      const d = streamingCurl(['-p', '-x', url(pak), `${target()}/drip/${FULL}`]);
+      await until('the first bytes through the tunnel', async () => d.received() >= 16_384);
+      return d;
     };
-    const cutByGateway = async (open: { started: ReturnType<typeof curl> }, t0: number) => {
-      const result = await open.started;
-      expect(result.exitCode).to.not.equal(28); // closed by the gateway, not by curl's own timeout
-      expect(Date.now() - t0).to.be.lessThan(2000);
+    const cutBy = async (d: ReturnType<typeof streamingCurl>, change: () => Promise<unknown>) => {
+      const t0 = Date.now();
+      await change();
+      const { exitCode } = await d.ended;
+      expect(Date.now() - t0).to.be.lessThan(2000); // the same tunnel ended, at once
+      expect(exitCode).to.not.be.oneOf([0, 28]); // cut by the gateway: not finished, not curl's own timeout
+      expect(d.received()).to.be.within(16_384, FULL / 2);
     };
-    let open = await hold(k.key);
-    let t0 = Date.now();
-    const fresh = await sdk.regenerate(k.id);
-    await cutByGateway(open, t0);
+    let live = await downloading(k.key);
+    let fresh: { key: string } | undefined;
+    await cutBy(live, async () => { fresh = await sdk.regenerate(k.id); });
     const old = await via(url(k.key), '/x');
     expect(old.status).to.equal(407);
     expect(old.body.toString()).to.match(/^E_AUTH_INVALID: /);
-    open = await hold(fresh.key);
-    t0 = Date.now();
-    await sdk.update(k.id, { enabled: false });
-    await cutByGateway(open, t0);
-    const disabled = await via(url(fresh.key), '/x');
+    live = await downloading(fresh!.key);
+    await cutBy(live, () => sdk.update(k.id, { enabled: false }));
+    const disabled = await via(url(fresh!.key), '/x');
     expect(disabled.status).to.equal(407);
     expect(disabled.body.toString()).to.match(/^E_AUTH_INVALID: this pool access key is disabled \(req: /);
     await sdk.update(k.id, { enabled: true });
-    open = await hold(fresh.key);
-    t0 = Date.now();
-    await sdk.delete(k.id);
-    await cutByGateway(open, t0);
+    live = await downloading(fresh!.key);
+    await cutBy(live, () => sdk.delete(k.id));
   });
 
   it('cuts a download when the key reaches its cap, auto-suspends it (audit) and answers E_CAP_EXCEEDED', async () => {

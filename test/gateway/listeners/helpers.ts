@@ -145,7 +145,7 @@ export interface Origin {
 
 /**
  * GET /bytes/:n → n pattern bytes with Content-Length; /chunked/:n → the same without a length
- * (chunked); /slow → headers and one line, then nothing until the client leaves; anything else →
+ * (chunked); /drip/:n → n pattern bytes at 200 KB/s; /slow → headers and one line, then nothing until the client leaves; anything else →
  * JSON echo of method, url, headers and body.
  */
 export async function startOrigin(): Promise<Origin> {
@@ -166,6 +166,21 @@ export async function startOrigin(): Promise<Origin> {
         res.end();
       };
       return pump();
+    }
+    const drip = /^\/drip\/([0-9]+)$/.exec(url);
+    if (drip !== null) {
+      // a download in progress for a while: 4 KB every 20 ms (200 KB/s), with its length
+      const n = Number(drip[1]);
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(n) });
+      let sent = 0;
+      const timer = setInterval(() => {
+        const chunk = pattern(Math.min(4096, n - sent), sent);
+        sent += chunk.length;
+        res.write(chunk);
+        if (sent >= n) { clearInterval(timer); res.end(); }
+      }, 20);
+      res.once('close', () => clearInterval(timer));
+      return;
     }
     if (url === '/slow') {
       slow++;
