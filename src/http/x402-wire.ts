@@ -43,8 +43,14 @@ export function paymentIdFor(resourceUrl: string, amountMicro: bigint): string {
   return `pay_${createHash('sha256').update(`${resourceUrl}\n${amountMicro}`).digest('hex').slice(0, 24)}`;
 }
 
-const jsonSchema = (schema: z.ZodType | undefined) =>
-  schema ? (z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>) : undefined;
+/** Converted once per schema: every 402 carries them, and converting showed in the quote path's CPU profile. Shared: never mutated. */
+const converted = new WeakMap<z.ZodType, Record<string, unknown>>();
+function jsonSchema(schema: z.ZodType | undefined): Record<string, unknown> | undefined {
+  if (!schema) return undefined;
+  let json = converted.get(schema);
+  if (!json) converted.set(schema, (json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>));
+  return json;
+}
 
 /** The route's request and answer for discovery: x402 bazaar `info` + `schema`, and the v1 `outputSchema`. */
 export function discoveryOf(doc: RouteDoc | undefined, method: string, givenInput: Record<string, unknown>) {
