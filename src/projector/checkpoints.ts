@@ -9,6 +9,19 @@ export const checkpointMigrations: Migration[] = [
       await sql`create table projection_checkpoints (name text primary key, position numeric(40) not null, updated_at timestamptz not null default now())`.execute(db);
     },
   },
+  {
+    // One round trip: the lock, then the checkpoint read by a statement of its own (a volatile function
+    // takes a fresh snapshot per statement), so it sees what the lock's previous holder committed.
+    id: 'projector/002-apply-lock',
+    async up(db) {
+      await sql.raw(`
+        create or replace function projection_apply_lock(p_class int, p_name text) returns text language plpgsql volatile as $$
+        begin
+          perform pg_advisory_xact_lock(p_class, hashtext(p_name));
+          return (select position::text from projection_checkpoints where name = p_name);
+        end $$`).execute(db);
+    },
+  },
 ];
 
 /** -1 means "nothing applied yet": subscriptions start after it. */
@@ -52,12 +65,14 @@ const APPLY_LOCK_CLASS = 0x50524a; // 'PRJ'
  * Takes the projection's apply lock for this transaction and says whether its checkpoint is still
  * `expected`. An advisory lock, not a row lock: it assigns no transaction id, so a lane's open
  * transaction does not hold back the event store's horizon (positions derive from transaction ids)
- * any longer than its own writes do. The checkpoint is read in a statement of its own, after the lock,
- * so it sees what the previous holder committed.
+ * any longer than its own writes do. One round trip (projection_apply_lock); with asyncCommit it also
+ * turns the WAL flush off for this transaction.
  */
 export async function lockCheckpoint(trx: Db, name: string, expected: bigint, asyncCommit = false): Promise<boolean> {
-  await sql`select ${asyncCommit ? sql`set_config('synchronous_commit', 'off', true), ` : sql``}pg_advisory_xact_lock(${APPLY_LOCK_CLASS}, hashtext(${name}))`.execute(trx);
-  return (await readCheckpoint(trx, name)) === expected;
+  const { rows } = await sql<{ position: string | null }>`
+    select ${asyncCommit ? sql`set_config('synchronous_commit', 'off', true), ` : sql``}projection_apply_lock(${APPLY_LOCK_CLASS}, ${name}) as position`.execute(trx);
+  const position = rows[0]?.position;
+  return (position == null ? -1n : BigInt(position)) === expected;
 }
 
 /** The apply locks of several projections, in one order so two rebuilds cannot deadlock. */
