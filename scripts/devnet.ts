@@ -4,6 +4,7 @@
 //        its canonical address), for agent clients that hard-code it; the funded buyer is the agent wallet.
 //        npm run devnet -- --solana   (or DEVNET_SOLANA=1): also the LiteSVM Solana localnet (JSON-RPC) with USDC, a peer
 //        payout treasury holding 1,000 USDC and the Solana payment variables, so peer withdrawals land on it.
+import { randomInt } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,7 @@ import { deployMockUsdc, mintUsdc } from '../adapters/chains/evm/deploy.ts';
 import { startBaseMainnetDevnet } from '../adapters/chains/evm/base-mainnet.ts';
 import { startSolanaLocalnet, type SolanaLocalnet } from '../adapters/chains/solana/localnet.ts';
 import { getBase58Decoder } from '@solana/kit';
+import { toHex } from 'viem';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const port = Number(process.env['DEVNET_PORT'] ?? 8545);
@@ -53,6 +55,10 @@ async function main(): Promise<void> {
       usdc = (await deployMockUsdc({ wallet, publicClient })).address;
       await mintUsdc({ wallet, publicClient, usdc, to: buyer.address, amount: BUYER_FUNDS });
     }
+    // Every run is a new chain with the same keys, contract and amounts, so the buyer's transfers would repeat the
+    // last run's tx hashes, which a service that kept its DATA_DIR holds as used proofs (409 PAYMENT_ALREADY_USED).
+    // Starting the buyer at a random nonce makes each run's transactions new.
+    await publicClient.request({ method: 'anvil_setNonce' as never, params: [buyer.address, toHex(randomInt(1, 2 ** 47))] as never });
 
     const env: Record<string, string> = {
       BASE_RPC_URL: anvil.rpcUrl,

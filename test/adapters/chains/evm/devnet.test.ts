@@ -189,6 +189,16 @@ describe('scripts/devnet.ts + scripts/pay-usdc.ts', function () {
     expect(res).to.deep.include({ ok: true, from: info.buyer.address, amount: 2_500_000n });
   });
 
+  it('a restarted devnet pays with new tx hashes (the service keeps used proofs across devnet runs)', async () => {
+    // Two runs are two chains with the same keys, contract address and amounts: the buyer's first transfer would
+    // be byte for byte the same transaction, and a service that kept its data dir answers 409 PAYMENT_ALREADY_USED.
+    const first = await runDevnet();
+    const second = await runDevnet();
+    expect(first).to.match(/^0x[0-9a-f]{64}$/);
+    expect(second).to.match(/^0x[0-9a-f]{64}$/);
+    expect(second).to.not.equal(first);
+  });
+
   it('stops anvil and removes the devnet file on SIGTERM', async () => {
     const info = JSON.parse(await readFile(devnetFile, 'utf8')) as { rpcUrl: string };
     const exit = new Promise<number | null>((r) => devnet?.once('exit', r));
@@ -200,3 +210,51 @@ describe('scripts/devnet.ts + scripts/pay-usdc.ts', function () {
     expect(exists).to.equal(false);
   });
 });
+
+/** Starts scripts/devnet.ts on a free port, pays 1 USDC with scripts/pay-usdc.ts, stops it; the tx hash. */
+async function runDevnet(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'devnet-run-'));
+  const file = join(dir, 'devnet.json');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/devnet.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, DEVNET_PORT: String(await freePort()), DEVNET_FILE: file },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`devnet not ready:\n${out}`)), 20_000);
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        if (out.includes('devnet ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`devnet exited with ${code}:\n${out}`));
+      });
+    });
+    const pay = spawn(process.execPath, ['--import', 'tsx', 'scripts/pay-usdc.ts', '1'], {
+      cwd: repoRoot,
+      env: { ...process.env, DEVNET_FILE: file },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    pay.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    pay.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const code = await new Promise((r) => pay.once('close', r));
+    expect(code, stderr).to.equal(0);
+    return stdout.trim();
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await gone;
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+}
