@@ -141,7 +141,10 @@ export interface OnlineModemRow { device_id: string; country_code: string; carri
 export const onlineModems = async (db: Db) =>
   (await db.selectFrom('pool_stock_devices as s').leftJoin('fleet_devices as d', 'd.device_id', 's.device_id')
     .select(['s.device_id', 's.country_code', 's.carrier', 'd.city', 'd.region'])
-    .where('s.active', '=', true).where('s.online', '=', true).execute()) as OnlineModemRow[];
+    .where('s.active', '=', true).where('s.online', '=', true)
+    // a device a private port holds is that customer's alone: the gateway's pool never routes to it (rankedDevices)
+    .where(sql<boolean>`not exists (select 1 from fleet_slots f where f.device_id = s.device_id and f.tier = 'private')`)
+    .execute()) as OnlineModemRow[];
 
 /** The network (ASN and its holder) the relay classified each of these peers on. */
 export const peerNetworks = async (db: Db, deviceIds: string[]) =>
