@@ -5,7 +5,7 @@ import { checkRecreate, checkReplace, sessionDecider } from '../../domain/sessio
 import { sessionStreamId } from '../../domain/sessions/events.ts';
 import { activePorts } from '../../domain/sessions/state.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
-import { findDevice } from '../../projections/devices.ts';
+import { countryStock, describeStock, findDevice } from '../../projections/devices.ts';
 import type { SessionRow } from '../../projections/sessions.ts';
 import { handleCommand, type CommandOrigin } from '../commands/handle.ts';
 import { releaseSlot } from './allocation.ts';
@@ -18,6 +18,15 @@ import { loadSession } from './session-state.ts';
 export async function portOnline(ctx: X402Context, deviceId: string): Promise<boolean> {
   const device = await findDevice(ctx.infra.database.db, deviceId);
   return !!device && device.status === 'active' && device.online;
+}
+
+/** NO_STOCK as a purchase says it: whether the country's (other) devices are missing, offline or full. */
+async function throwNoStock(ctx: X402Context, countryCode: string, tier: Tier, exclude: string[], then: string): Promise<never> {
+  const stock = await countryStock(ctx.infra.database.db, { countryCode, tier, exclude });
+  const { reason, summary } = describeStock(stock);
+  const other = exclude.length > 0 ? 'other ' : '';
+  const why = stock.devices === 0 ? `${countryCode} has no ${other}${tier} device` : `no ${other}${tier} device is free in ${countryCode}: ${summary}`;
+  throw new DomainError('unavailable', 'NO_STOCK', `${why}; ${then}`, { country: countryCode, tier, reason, ...stock });
 }
 
 /** POST /manage/ports/replace: an offline port moves to a new port on another device (3 free per session). */
@@ -36,7 +45,7 @@ export async function replacePort(ctx: X402Context, session: SessionRow, request
   const countryCode = (request.country ?? old.countryCode).toUpperCase();
   const placed = await placePort(infra, { sessionId: session.session_id, countryCode, carrier: null, tier: session.tier as Tier, exclude: [old.deviceId] },
     (newPort) => ({ type: 'ReplacePort', data: { oldPortId: old.portId, oldPortOnline: online, newPort } }), origin);
-  if (!placed) throw new DomainError('unavailable', 'NO_STOCK', `no other device is free in ${countryCode}; the port was not replaced`, { country: countryCode });
+  if (!placed) return throwNoStock(ctx, countryCode, session.tier as Tier, [old.deviceId], 'the port was not replaced');
   await releaseSlot(infra, old.deviceId, old.portId, origin);
   await infra.projector.waitFor(placed.position, ['sessions', 'devices'], infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
   const after = await loadSession(infra, session.session_id);
@@ -51,7 +60,7 @@ export async function recreatePort(ctx: X402Context, session: SessionRow, reques
   const countryCode = (request.country ?? session.country_code).toUpperCase();
   const placed = await placePort(infra, { sessionId: session.session_id, countryCode, carrier: request.country ? null : session.carrier, tier: session.tier as Tier },
     (newPort) => ({ type: 'RecreatePort', data: { trafficUsedBytes: used, newPort } }), origin);
-  if (!placed) throw new DomainError('unavailable', 'NO_STOCK', `no device is free in ${countryCode}; try another country`, { country: countryCode });
+  if (!placed) return throwNoStock(ctx, countryCode, session.tier as Tier, [], 'try another country');
   await infra.projector.waitFor(placed.position, ['sessions', 'devices'], infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
   return placed;
 }
