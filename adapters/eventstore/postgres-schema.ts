@@ -37,7 +37,47 @@ export const eventStoreMigrations: Migration[] = [
       await sql.raw(APPEND_FUNCTION_V2).execute(db);
     },
   },
+  {
+    // Group commit: concurrent appends of one process share a transaction and its WAL flush.
+    id: 'eventstore/003-append-batch',
+    async up(db) {
+      await sql.raw(APPEND_BATCH_FUNCTION).execute(db);
+    },
+  },
 ];
+
+/**
+ * es_append_batch: several independent appends in one transaction (one WAL flush). Each runs in its own
+ * subtransaction (BEGIN … EXCEPTION), so one that fails — wrong expected version, a concurrent append that
+ * won its revision — rolls back alone and comes back as its SQLSTATE, DETAIL and message; the others
+ * commit. Positions continue within the transaction (es_append numbers after the transaction's earlier
+ * events; pg_current_xact_id() is the top-level id inside a subtransaction).
+ * p_items: [{"s": stream, "e": expected revision, "v": events}].
+ */
+const APPEND_BATCH_FUNCTION = `
+create or replace function es_append_batch(p_items jsonb)
+returns table (idx int, next_revision bigint, last_position bigint, err_code text, err_detail text, err_message text)
+language plpgsql as $$
+declare
+  item jsonb;
+  r record;
+  i int := 0;
+begin
+  for item in select x from jsonb_array_elements(p_items) x loop
+    idx := i;
+    next_revision := null; last_position := null; err_code := null; err_detail := null; err_message := null;
+    begin
+      select a.next_revision, a.last_position into r from es_append(item->>'s', item->>'e', item->'v') a;
+      next_revision := r.next_revision;
+      last_position := r.last_position;
+    exception when others then
+      get stacked diagnostics err_code = returned_sqlstate, err_detail = pg_exception_detail, err_message = message_text;
+    end;
+    return next;
+    i := i + 1;
+  end loop;
+end $$;
+`;
 
 const APPEND_FUNCTION = `
 create or replace function es_append(p_stream text, p_expected text, p_events jsonb)

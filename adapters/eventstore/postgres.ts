@@ -27,6 +27,26 @@ const IDLE_POLL_MS = 1000;
 /** Re-read delay, doubling, while committed events wait above the horizon for an older transaction. */
 const HELD_BACK_MAX_MS = 100;
 
+/** Group commit bounds: appends in flight alone or as groups, and a group's size (an append larger than MAX_GROUPED_EVENTS goes alone). */
+const MAX_GROUPS_IN_FLIGHT = 3;
+const MAX_GROUP_ITEMS = 64;
+const MAX_GROUP_EVENTS = 2048;
+const MAX_GROUPED_EVENTS = 100;
+
+interface AppendedRow {
+  next_revision: bigint;
+  last_position: bigint;
+}
+
+interface Grouped {
+  streamId: string;
+  expected: string;
+  payload: string;
+  events: number;
+  resolve(row: AppendedRow): void;
+  reject(error: unknown): void;
+}
+
 interface EventRow {
   position: bigint;
   stream_id: string;
@@ -44,6 +64,8 @@ export class PostgresEventStore implements EventStore {
   private readonly subscriptions = new Set<Subscription>();
   private stopListening: (() => Promise<void>) | undefined;
   private notifyPending = false;
+  private readonly grouped: Grouped[] = [];
+  private groupsInFlight = 0;
   private notifyAgain = false;
 
   private constructor(private readonly database: Database) {
@@ -69,9 +91,9 @@ export class PostgresEventStore implements EventStore {
         // After a unique violation (a concurrent append won the revision, or these ids exist) the
         // careful form answers a repeat with its first result, or reports the wrong expected version.
         const careful = attempt > 0;
-        const result = await sql<{ next_revision: bigint; last_position: bigint }>`
-          select * from es_append(${streamId}, ${String(expectedRevision)}, ${payload}::jsonb${careful ? sql`, true` : sql``})`.execute(this.database.db);
-        const row = result.rows[0]!;
+        const row = !careful && this.database.kind === 'postgres' && events.length <= MAX_GROUPED_EVENTS
+          ? await this.appendGrouped({ streamId, expected: String(expectedRevision), payload, events: events.length })
+          : await this.appendAlone(streamId, String(expectedRevision), payload, careful);
         this.local.emit('appended');
         this.notifyOthers();
         return { nextRevision: row.next_revision, position: row.last_position };
@@ -81,10 +103,64 @@ export class PostgresEventStore implements EventStore {
           const actual = BigInt(e.detail ?? '-1');
           throw new WrongExpectedVersion(streamId, expectedRevision, actual < 0n ? 'no_stream' : actual);
         }
-        if (e.code === '23505' && attempt < MAX_CONFLICT_RETRIES) continue;
+        // 40P01: two grouped transactions crossed on the same streams; the one refused retries alone
+        if ((e.code === '23505' || e.code === '40P01') && attempt < MAX_CONFLICT_RETRIES) continue;
         if (e.code === 'ES400') throw new RangeError(e.message ?? 'invalid append');
         throw error;
       }
+    }
+  }
+
+  private async appendAlone(streamId: string, expected: string, payload: string, careful: boolean): Promise<AppendedRow> {
+    const result = await sql<AppendedRow>`
+      select * from es_append(${streamId}, ${expected}, ${payload}::jsonb${careful ? sql`, true` : sql``})`.execute(this.database.db);
+    return result.rows[0]!;
+  }
+
+  /**
+   * Group commit. An append goes out at once when few are in flight; appends arriving meanwhile wait and go
+   * together in one es_append_batch, one transaction and one WAL flush, each in its own subtransaction with
+   * its own result or error (the same codes as alone, so the retry rules above stay as they are).
+   */
+  private appendGrouped(item: Omit<Grouped, 'resolve' | 'reject'>): Promise<AppendedRow> {
+    return new Promise((resolve, reject) => {
+      this.grouped.push({ ...item, resolve, reject });
+      this.sendGrouped();
+    });
+  }
+
+  private sendGrouped(): void {
+    while (this.groupsInFlight < MAX_GROUPS_IN_FLIGHT && this.grouped.length > 0) {
+      let n = 0;
+      let events = 0;
+      while (n < this.grouped.length && n < MAX_GROUP_ITEMS && events + this.grouped[n]!.events <= MAX_GROUP_EVENTS) events += this.grouped[n++]!.events;
+      const group = this.grouped.splice(0, Math.max(n, 1));
+      this.groupsInFlight++;
+      void this.sendGroup(group).finally(() => {
+        this.groupsInFlight--;
+        this.sendGrouped();
+      });
+    }
+  }
+
+  private async sendGroup(group: Grouped[]): Promise<void> {
+    try {
+      if (group.length === 1) {
+        const one = group[0]!;
+        one.resolve(await this.appendAlone(one.streamId, one.expected, one.payload, false));
+        return;
+      }
+      const items = `[${group.map((g) => `{"s":${JSON.stringify(g.streamId)},"e":${JSON.stringify(g.expected)},"v":${g.payload}}`).join(',')}]`;
+      const result = await sql<AppendedRow & { idx: number; err_code: string | null; err_detail: string | null; err_message: string | null }>`
+        select * from es_append_batch(${items}::jsonb)`.execute(this.database.db);
+      for (const row of result.rows) {
+        const g = group[row.idx]!;
+        if (row.err_code === null) g.resolve({ next_revision: row.next_revision, last_position: row.last_position });
+        else g.reject(Object.assign(new Error(row.err_message ?? 'append failed'), { code: row.err_code, detail: row.err_detail ?? undefined }));
+      }
+      for (const g of group) g.reject(new Error('es_append_batch returned no row for this append')); // no-op for the settled
+    } catch (error) {
+      for (const g of group) g.reject(error); // one transaction: all of them were appended or none
     }
   }
 

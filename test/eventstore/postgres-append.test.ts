@@ -62,6 +62,22 @@ for (const kind of await databaseKinds()) {
     });
 
     if (kind === 'postgres') {
+      it('commits concurrent appends in shared transactions (group commit), each with its own outcome', async () => {
+        const streams = Array.from({ length: 32 }, () => uniqueStream());
+        const results = await Promise.all(streams.map((s) => store.append(s, [ev('Grouped')], { expectedRevision: 'no_stream' })));
+        // positions are xid * 65536 + offset: fewer transactions than appends means they were grouped
+        const transactions = new Set(results.map((r) => r.position / 65536n));
+        expect(transactions.size).to.be.below(32);
+        expect(new Set(results.map((r) => r.position)).size).to.equal(32);
+        for (const [i, s] of streams.entries()) expect((await collect(store.readStream(s))).map((e) => e.position)).to.deep.equal([results[i]!.position]);
+        // one stream claimed by 8 at once: exactly one wins, the others are told the stream exists
+        const claimed = uniqueStream();
+        const claims = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.append(claimed, [ev(`Claim${i}`)], { expectedRevision: 'no_stream' })));
+        expect(claims.filter((c) => c.status === 'fulfilled')).to.have.length(1);
+        for (const c of claims) if (c.status === 'rejected') expect(c.reason).to.be.instanceOf(WrongExpectedVersion);
+        expect(await collect(store.readStream(claimed))).to.have.length(1);
+      });
+
       it('wakes a subscriber in another process by NOTIFY, well before its fallback poll', async () => {
         const other = await openPostgres(t.url!);
         const elsewhere = await PostgresEventStore.open(other);
