@@ -1,10 +1,8 @@
 import { expect } from 'chai';
-import { startGatewayRole, type GatewayRole } from '../../src/gateway/role.ts';
 import { usedBytesBySlotType } from '../../projections/account-usage.ts';
 import { api } from '../support/service.ts';
-import { testRedisUrl } from '../support/services.ts';
-import { admin, registerDevice, startPaidService } from '../support/x402.ts';
-import { startHttpModem, startOrigin, waitFor, caughtUp, type Modem, type Origin } from '../gateway/listeners/helpers.ts';
+import { admin } from '../support/x402.ts';
+import { startTwoGateways, type TwoGateways } from '../gateway/two-gateways.ts';
 import { viaConnect, viaSocks, type Delivered } from '../gateway/downloads.ts';
 
 const MB = 1_000_000;
@@ -20,41 +18,22 @@ const BOUND = Math.max(MB, BOUGHT / 100);
  */
 describe('account traffic budget across ports, the pool password and two gateway instances (#8, #9)', function () {
   this.timeout(180_000);
-  let world: Awaited<ReturnType<typeof startPaidService>>;
-  let second: GatewayRole;
-  let origin: Origin;
-  let modem: Modem;
-  let gateways: Array<{ http: number; socks: number }>;
+  let t: TwoGateways;
+  let world: TwoGateways['world'];
+  let origin: TwoGateways['origin'];
+  let gateways: TwoGateways['gateways'];
 
   before(async function () {
-    const redis = await testRedisUrl();
-    if (!redis) return this.skip();
-    [origin, modem] = await Promise.all([startOrigin(), startHttpModem()]);
-    world = await startPaidService({
-      ROLES: 'api,projector,worker,gateway', GATEWAY_HOST: '127.0.0.1', REDIS_URL: redis,
-      GATEWAY_HTTP_PORT: '0', GATEWAY_SOCKS_PORT: '0', GATEWAY_HEALTH_PORT: '0',
-      GATEWAY_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8', GATEWAY_METER_FLUSH_MS: '5000',
-    });
-    second = await startGatewayRole(world.service.infra);
-    const first = world.service.gateway!.gateway;
-    gateways = [{ http: first.httpPort, socks: first.socksPort }, { http: second.gateway.httpPort, socks: second.gateway.socksPort }];
-    const device = await registerDevice(world.service, 'US', { upstream: modem.url, slots: 8, tiers: ['shared'] });
-    await api(world.service.url, 'POST', `/v1/admin/devices/${device}/health`, { online: true, latencyMs: 50, ip: '100.64.0.1' }, admin);
-    const exclusive = await registerDevice(world.service, 'US', { upstream: modem.url, slots: 1, tiers: ['private'] });
-    await api(world.service.url, 'POST', `/v1/admin/devices/${exclusive}/health`, { online: true, latencyMs: 50, ip: '100.64.0.2' }, admin);
+    const started = await startTwoGateways();
+    if (!started) return this.skip();
+    t = started;
+    ({ world, origin, gateways } = t);
+    await t.device({ slots: 8, tiers: ['shared'] }, '100.64.0.1');
+    await t.device({ slots: 1, tiers: ['private'] }, '100.64.0.2');
   });
-  after(async () => {
-    await second?.stop();
-    await world?.stop();
-    await Promise.all([origin?.close(), modem?.close()]);
-  });
+  after(async () => t?.stop());
 
-  const settle = async () => {
-    await waitFor(() => world.service.gateway!.gateway.stats().tunnels + second.gateway.stats().tunnels === 0, 'tunnels to close', 30_000);
-    await new Promise((r) => setTimeout(r, 50));
-    await Promise.all([world.service.gateway!.meter.flush(), second.meter.flush()]);
-    await caughtUp(world.service.infra);
-  };
+  const settle = () => t.settle(30_000);
 
   it('two ports and the pool password, 4 × 80 MB through both instances, stop at the account\'s 0.1 GB', async () => {
     const url = world.service.url;

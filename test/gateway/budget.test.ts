@@ -1,9 +1,6 @@
 import { expect } from 'chai';
-import { startGatewayRole, type GatewayRole } from '../../src/gateway/role.ts';
 import { api } from '../support/service.ts';
-import { testRedisUrl } from '../support/services.ts';
-import { admin, registerDevice, startPaidService } from '../support/x402.ts';
-import { startHttpModem, startOrigin, waitFor, caughtUp, type Modem, type Origin } from './listeners/helpers.ts';
+import { startTwoGateways, type TwoGateways } from './two-gateways.ts';
 import { viaConnect, viaSocks, type Delivered } from './downloads.ts';
 
 const MB = 1_000_000;
@@ -19,41 +16,21 @@ const BOUND = Math.max(MB, BOUGHT / 100);
  */
 describe('gateway in-flight byte budget across two instances (#8)', function () {
   this.timeout(180_000);
-  let world: Awaited<ReturnType<typeof startPaidService>>;
-  let second: GatewayRole;
-  let origin: Origin;
-  let modem: Modem;
-  let gateways: Array<{ http: number; socks: number }>;
+  let t: TwoGateways;
+  let world: TwoGateways['world'];
+  let origin: TwoGateways['origin'];
+  let gateways: TwoGateways['gateways'];
 
   before(async function () {
-    const redis = await testRedisUrl();
-    if (!redis) return this.skip();
-    [origin, modem] = await Promise.all([startOrigin(), startHttpModem()]);
-    world = await startPaidService({
-      ROLES: 'api,projector,worker,gateway', GATEWAY_HOST: '127.0.0.1', REDIS_URL: redis,
-      GATEWAY_HTTP_PORT: '0', GATEWAY_SOCKS_PORT: '0', GATEWAY_HEALTH_PORT: '0',
-      GATEWAY_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8', GATEWAY_METER_FLUSH_MS: '5000',
-    });
-    // a second gateway instance: its own brain, meter, budgets and Redis connection
-    second = await startGatewayRole(world.service.infra);
-    const first = world.service.gateway!.gateway;
-    gateways = [{ http: first.httpPort, socks: first.socksPort }, { http: second.gateway.httpPort, socks: second.gateway.socksPort }];
-    const device = await registerDevice(world.service, 'US', { upstream: modem.url, slots: 4 });
-    await api(world.service.url, 'POST', `/v1/admin/devices/${device}/health`, { online: true, latencyMs: 50, ip: '100.64.0.1' }, admin);
+    const started = await startTwoGateways();
+    if (!started) return this.skip();
+    t = started;
+    ({ world, origin, gateways } = t);
+    await t.device({ slots: 4 }, '100.64.0.1');
   });
-  after(async () => {
-    await second?.stop();
-    await world?.stop();
-    await Promise.all([origin?.close(), modem?.close()]);
-  });
+  after(async () => t?.stop());
 
-  const settle = async () => {
-    // the clients saw their sockets close; the gateways finish metering those tunnels right after
-    await waitFor(() => world.service.gateway!.gateway.stats().tunnels + second.gateway.stats().tunnels === 0, 'tunnels to close');
-    await new Promise((r) => setTimeout(r, 50));
-    await Promise.all([world.service.gateway!.meter.flush(), second.meter.flush()]);
-    await caughtUp(world.service.infra);
-  };
+  const settle = () => t.settle();
 
   const check = (delivered: Delivered[], traffic: { totalBytes: string; usedBytes: string; remainingBytes: string }) => {
     const got = delivered.reduce((n, d) => n + d.up + d.down, 0);
