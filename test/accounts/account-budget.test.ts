@@ -2,14 +2,8 @@ import { expect } from 'chai';
 import { usedBytesBySlotType } from '../../projections/account-usage.ts';
 import { api } from '../support/service.ts';
 import { admin } from '../support/x402.ts';
-import { startTwoGateways, type TwoGateways } from '../gateway/two-gateways.ts';
+import { BOUGHT, BOUND, DOWNLOAD, MB, startTwoGateways, type TwoGateways } from '../gateway/two-gateways.ts';
 import { viaConnect, viaSocks, type Delivered } from '../gateway/downloads.ts';
-
-const MB = 1_000_000;
-const BOUGHT = 100 * MB; // 0.1 GB of shared traffic
-const DOWNLOAD = 80 * MB;
-/** The bound: overrun per account ≤ max(1 MB, 1 % of what it bought). */
-const BOUND = Math.max(MB, BOUGHT / 100);
 
 /**
  * #8 item 1 / #9 items 5 and 9: an account's traffic is one budget, whichever of its credentials

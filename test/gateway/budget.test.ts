@@ -1,13 +1,7 @@
 import { expect } from 'chai';
 import { api } from '../support/service.ts';
-import { startTwoGateways, type TwoGateways } from './two-gateways.ts';
+import { BOUGHT, BOUND, DOWNLOAD, MB, startTwoGateways, type TwoGateways } from './two-gateways.ts';
 import { viaConnect, viaSocks, type Delivered } from './downloads.ts';
-
-const MB = 1_000_000;
-const BOUGHT = 100 * MB; // 0.1 GB
-const DOWNLOAD = 80 * MB;
-/** The bound: overrun per account ≤ max(1 MB, 1 % of what it bought). */
-const BOUND = Math.max(MB, BOUGHT / 100);
 
 /**
  * #8 item 1: the traffic balance is held in flight. 4 parallel 80 MB downloads on 0.1 GB, split

@@ -4,6 +4,13 @@ import { testRedisUrl } from '../support/services.ts';
 import { admin, registerDevice, startPaidService } from '../support/x402.ts';
 import { caughtUp, startHttpModem, startOrigin, waitFor, type Modem, type Origin } from './listeners/helpers.ts';
 
+export const MB = 1_000_000;
+/** What the budget tests buy (0.1 GB) and download (80 MB per connection, so a few connections overrun it). */
+export const BOUGHT = 100 * MB;
+export const DOWNLOAD = 80 * MB;
+/** #8's bound: overrun per account ≤ max(1 MB, 1 % of what it bought). */
+export const BOUND = Math.max(MB, BOUGHT / 100);
+
 /** A paid service with its gateway, a second gateway instance sharing only Redis and the database, a modem and an origin. */
 export interface TwoGateways {
   world: Awaited<ReturnType<typeof startPaidService>>;
