@@ -185,7 +185,9 @@ function targetPort(target: URL): number {
 
 /** The same dialer the gateway's listeners use, so a probe takes exactly the path customer traffic takes. */
 async function openProbeTunnel(upstream: URL, target: URL, signal: AbortSignal, timeoutMs: number): Promise<net.Socket> {
-  const opened = await openTunnel({ deviceId: 'probe', url: upstream.toString() }, { host: unbracket(target.hostname), port: targetPort(target) }, { timeoutMs, signal });
+  // The probe's deadline (signal) is the one clock: the tunnel's own timer, a little later, only backs it up,
+  // so a silent modem always reports "timed out after N ms" rather than whichever timer fired first.
+  const opened = await openTunnel({ deviceId: 'probe', url: upstream.toString() }, { host: unbracket(target.hostname), port: targetPort(target) }, { timeoutMs: timeoutMs + 1000, signal });
   if (!opened.ok) throw opened.error;
   const { socket, head } = opened.tunnel;
   if (head.length > 0) socket.unshift(head);

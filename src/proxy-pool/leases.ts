@@ -47,7 +47,9 @@ export async function acquireLease(ctx: PoolContext, userId: string, filters: Pr
     try {
       debited = await handleCommand(ctx.infra, creditDecider, poolCreditsStreamId(userId), { type: 'DebitCredit', data: { userId, leaseId, proxyId: p.proxy_id, description: `Proxy acquired: ${p.ip}:${p.port}` } }, origin, { retries: 10 });
     } catch (e) {
-      await handleCommand(ctx.infra, leaseDecider, poolLeaseStreamId(p.proxy_id), { type: 'CancelLease', data: { leaseId, proxyId: p.proxy_id, reason: e instanceof DomainError ? e.code : 'debit failed' } }, origin, { retries: 10 });
+      const cancelled = await handleCommand(ctx.infra, leaseDecider, poolLeaseStreamId(p.proxy_id), { type: 'CancelLease', data: { leaseId, proxyId: p.proxy_id, reason: e instanceof DomainError ? e.code : 'debit failed' } }, origin, { retries: 10 });
+      // the refusal answers after the lease is gone from the caller's lease list, not before
+      await ctx.infra.projector.waitFor(cancelled.position, ['pp-leases'], RYW(ctx));
       throw e;
     }
     const position = debited.position > leased.position ? debited.position : leased.position;
