@@ -185,16 +185,25 @@ export interface RankQuery {
   limit: number;
 }
 
-/** Eligible devices (active, score > 0) for a tier, best first; ties broken by device id so the order is stable. */
-export async function rankedDevices(db: Db, { countryCode, carrier, tier, exclude = [], limit }: RankQuery): Promise<RankedDevice[]> {
-  let query = db
+/**
+ * The devices the gateway's pool may route to for a tier: active, score > 0 (a health report said online
+ * and the latest one still does; a registered modem that never reported is not eligible), and not held
+ * by a private port. The one definition of pool stock: the gateway ranks from it, and the pool purchase
+ * and the public stock feeds count from it, so what is sold is what the gateway will route to.
+ */
+export const poolEligible = (db: Db, tier: Tier) =>
+  db
     .selectFrom('pool_scores')
-    .select(['device_id', 'country_code', 'carrier_name', 'carrier_brand', 'upstream', 'score', 'latency_ms', 'last_ip', 'last_report_at'])
-    .where('status', '=', 'active')
-    .where('score', '>', 0)
-    .where(tier === 'shared' ? 'tier_shared' : 'tier_private', '=', true)
+    .where('pool_scores.status', '=', 'active')
+    .where('pool_scores.score', '>', 0)
+    .where(tier === 'shared' ? 'pool_scores.tier_shared' : 'pool_scores.tier_private', '=', true)
     // a device a private port holds is that customer's alone (devices read model's slots)
     .where(sql<boolean>`not exists (select 1 from fleet_slots s where s.device_id = pool_scores.device_id and s.tier = 'private')`);
+
+/** Eligible devices (poolEligible) for a tier, best first; ties broken by device id so the order is stable. */
+export async function rankedDevices(db: Db, { countryCode, carrier, tier, exclude = [], limit }: RankQuery): Promise<RankedDevice[]> {
+  let query = poolEligible(db, tier)
+    .select(['device_id', 'country_code', 'carrier_name', 'carrier_brand', 'upstream', 'score', 'latency_ms', 'last_ip', 'last_report_at']);
   if (countryCode !== 'any') query = query.where('country_code', '=', countryCode.toUpperCase());
   if (carrier) {
     const c = carrier.toLowerCase();

@@ -3,12 +3,14 @@ import type { Db } from '../adapters/db/database.ts';
 import type { RecordedEvent } from '../adapters/eventstore/port.ts';
 import type { DeviceHealthReported, DeviceRegistered, DeviceRetired } from '../domain/fleet/events.ts';
 import { assertNever } from '../domain/shared/errors.ts';
+import { poolEligible } from './pool-scores.ts';
 import type { Projection } from './projection.ts';
 
 /**
- * What the pool can sell now, and where it was down: per device its pool, country, carrier and
- * whether it is online; per offline stretch of a device, when it started and ended (the incidents feed).
- * The `mbl` pool is every active shared-tier modem; the `peer` pool is the peers online now (presence,
+ * Where the pool was down: per device its pool, country, carrier and whether it is online; per offline
+ * stretch of a device, when it started and ended (the incidents feed). What the pool can sell now is not
+ * this table but the gateway's own eligibility (poolEligible in pool-scores.ts: reported online, not held
+ * privately), read by onlineModems below; the `peer` pool is the peers online now (presence,
  * src/peers/presence.ts), counted by src/reseller/endpoints.ts, not stored here.
  */
 export interface StockDeviceRow {
@@ -135,16 +137,18 @@ export const offlineSpans = async (db: Db, since: Date) =>
     .where((eb) => eb.or([eb('ended_at', 'is', null), eb('ended_at', '>=', since)]))
     .orderBy('started_at', 'desc').limit(200).execute()) as OfflineSpanRow[];
 
-/** An online pool modem with where it is (city and region come from the fleet's device record). */
+/** A pool modem the gateway would route to now (poolEligible), with where it is (city and region from the fleet's device record). */
 export interface OnlineModemRow { device_id: string; country_code: string; carrier: string; city: string | null; region: string | null }
 
 export const onlineModems = async (db: Db) =>
-  (await db.selectFrom('pool_stock_devices as s').leftJoin('fleet_devices as d', 'd.device_id', 's.device_id')
-    .select(['s.device_id', 's.country_code', 's.carrier', 'd.city', 'd.region'])
-    .where('s.active', '=', true).where('s.online', '=', true)
-    // a device a private port holds is that customer's alone: the gateway's pool never routes to it (rankedDevices)
-    .where(sql<boolean>`not exists (select 1 from fleet_slots f where f.device_id = s.device_id and f.tier = 'private')`)
+  (await poolEligible(db, 'shared').leftJoin('fleet_devices as d', 'd.device_id', 'pool_scores.device_id')
+    .select(['pool_scores.device_id', 'pool_scores.country_code', 'pool_scores.carrier_name as carrier', 'd.city', 'd.region'])
     .execute()) as OnlineModemRow[];
+
+/** Pool modems the gateway would route to now (poolEligible), per country: what the pool purchase may sell. */
+export const onlineModemCounts = async (db: Db) =>
+  (await poolEligible(db, 'shared').select(['pool_scores.country_code as code', sql<number>`count(*)::int`.as('onlineDevices')])
+    .groupBy('pool_scores.country_code').orderBy('pool_scores.country_code').execute()) as Array<{ code: string; onlineDevices: number }>;
 
 /** The network (ASN and its holder) the relay classified each of these peers on. */
 export const peerNetworks = async (db: Db, deviceIds: string[]) =>

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { api } from '../support/service.ts';
-import { decodeHeader, registerDevice, startPaidService } from '../support/x402.ts';
+import { admin, decodeHeader, registerDevice, reportHealth, startPaidService } from '../support/x402.ts';
 
 describe('x402 pool gateway access: purchase and management (real local chains)', function () {
   this.timeout(120_000);
@@ -9,8 +9,8 @@ describe('x402 pool gateway access: purchase and management (real local chains)'
   before(async () => {
     world = await startPaidService();
     url = world.service.url;
-    await registerDevice(world.service, 'US');
-    await registerDevice(world.service, 'PL', { carrier: { name: 'Orange Polska', brand: 'Orange' } });
+    await reportHealth(world.service, await registerDevice(world.service, 'US'));
+    await reportHealth(world.service, await registerDevice(world.service, 'PL', { carrier: { name: 'Orange Polska', brand: 'Orange' } }));
   });
   after(async () => world?.stop());
 
@@ -64,5 +64,49 @@ describe('x402 pool gateway access: purchase and management (real local chains)'
     expect(replay.body.error.code).to.equal('PAYMENT_ALREADY_USED');
     expect((await api(url, 'GET', '/v1/x402/manage/pool/credit')).status).to.equal(400);
     expect((await api(url, 'GET', '/v1/x402/manage/pool/credit', undefined, { 'x-session-token': `x402s_${'z'.repeat(40)}` })).status).to.equal(401);
+  });
+});
+
+/**
+ * What is sold is what the gateway routes to: the gateway's pool takes a modem only once a health report
+ * said it is online (pool-scores), so the pool purchase and the stock feed must not count it before.
+ */
+describe('x402 pool stock: a modem is sold only once a health report says it is online', function () {
+  this.timeout(120_000);
+  let world: Awaited<ReturnType<typeof startPaidService>>;
+  after(async () => world?.stop());
+
+  it('refuses a country whose only modem never reported (503 NO_STOCK, stock 0), sells it once online, not once offline again', async () => {
+    world = await startPaidService();
+    const url = world.service.url;
+    const health = async (online: boolean) => {
+      const res = await api(url, 'POST', `/v1/admin/devices/${id}/health`, { online, ...(online ? { latencyMs: 120, ip: '198.51.100.7' } : {}) }, admin);
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    };
+    // the stock feed is cached 30 s: step past it before each read
+    const stock = async () => {
+      world.clock.advance(31_000);
+      const res = await api(url, 'GET', '/v1/gateway/pool/stock');
+      expect(res.status).to.equal(200);
+      return { de: res.body.pools.mbl.de ?? 0, total: res.body.totals.mbl };
+    };
+    const id = await registerDevice(world.service, 'DE', { carrier: { name: 'Telekom.de', brand: 'Telekom' } });
+
+    const before = await api(url, 'GET', '/v1/x402/pool?tier=mbl&country=de&traffic=1');
+    expect(before.status, JSON.stringify(before.body)).to.equal(503);
+    expect(before.body.error.code).to.equal('NO_STOCK');
+    expect(before.headers.get('payment-required')).to.equal(null);
+    expect((await api(url, 'GET', '/v1/x402/pool/pricing')).body.tiers[0].countries).to.deep.equal([]);
+    expect(await stock()).to.deep.equal({ de: 0, total: 0 });
+
+    await health(true);
+    const quote = await api(url, 'GET', '/v1/x402/pool?tier=mbl&country=de&traffic=1');
+    expect(quote.status, JSON.stringify(quote.body)).to.equal(402);
+    expect(quote.body.catalog.tiers[0].countries.map((c: any) => c.code)).to.deep.equal(['DE']);
+    expect(await stock()).to.deep.equal({ de: 1, total: 1 });
+
+    await health(false);
+    expect((await api(url, 'GET', '/v1/x402/pool?tier=mbl&country=de&traffic=1')).body.error.code).to.equal('NO_STOCK');
+    expect(await stock()).to.deep.equal({ de: 0, total: 0 });
   });
 });

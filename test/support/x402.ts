@@ -37,4 +37,10 @@ export async function registerDevice(service: Service, countryCode: string, over
   return res.body.id;
 }
 
+/** A health report, as the prober or an operator sends it: the pool sells and routes to a modem only once one said online. */
+export async function reportHealth(service: Service, deviceId: string, online = true): Promise<void> {
+  const res = await api(service.url, 'POST', `/v1/admin/devices/${deviceId}/health`, { online, ...(online ? { latencyMs: 120 } : {}) }, admin);
+  if (res.status !== 200) throw new Error(`health report failed: ${JSON.stringify(res.body)}`);
+}
+
 export const decodeHeader = (value: string | null) => (value ? JSON.parse(Buffer.from(value, 'base64').toString('utf8')) : null);

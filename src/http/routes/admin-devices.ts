@@ -100,8 +100,8 @@ export function adminDevicesRouter(infra: Infrastructure): Router {
 
   const run = async (id: string, command: FleetCommand, actor: string, correlationId: string) => {
     const result = await handleCommand(infra, fleetDecider, deviceStreamId(id), command, { actor, correlationId });
-    // Read-your-writes: the next GET (countries, device) sees this change.
-    if (result.position > 0n) await infra.projector.waitFor(result.position, ['devices'], infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
+    // Read-your-writes: the next GET (countries, device) sees this change, and so do the pool's stock and routing (pool-scores).
+    if (result.position > 0n) await infra.projector.waitFor(result.position, ['devices', 'pool-scores'], infra.config.READ_YOUR_WRITES_TIMEOUT_MS);
     return result.state;
   };
 

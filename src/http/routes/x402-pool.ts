@@ -1,10 +1,10 @@
 import { Router, type Request } from 'express';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { paymentResponseHeader } from '../../../adapters/payments/headers.ts';
 import { countryName } from '../../../domain/fleet/countries.ts';
 import { formatGb, formatUsdc, parseTrafficGb } from '../../../domain/pricing/pricing.ts';
 import { findPoolAccountByTokenHash, type PoolAccountRow } from '../../../projections/pool-accounts.ts';
+import { onlineModemCounts } from '../../../projections/pool-stock.ts';
 import { onlinePeers } from '../../peers/presence.ts';
 import type { X402Context } from '../../x402/context.ts';
 import { poolPriceMicro, purchasePoolAccess, regeneratePoolPassword, topUpPoolAccess } from '../../x402/pool.ts';
@@ -23,10 +23,8 @@ export const poolTopupBody = z.strictObject({ addTrafficGB: z.union([z.number().
 
 /** Countries where the pool has online modems or peers now (pool traffic does not take device slots; `-peer-` and `-any-` reach peers). */
 async function poolCountries(ctx: X402Context): Promise<Array<{ code: string; onlineDevices: number; onlinePeers: number }>> {
-  const modems = (await ctx.infra.database.db.selectFrom('fleet_devices')
-    .select(['country_code as code', sql<number>`count(*)::int`.as('onlineDevices')])
-    .where('status', '=', 'active').where('online', '=', true).where('tier_shared', '=', true)
-    .groupBy('country_code').orderBy('country_code').execute()) as Array<{ code: string; onlineDevices: number }>;
+  // the gateway's own eligibility (pool-scores): a registered modem is sold only once a report said it is online
+  const modems = await onlineModemCounts(ctx.infra.database.db);
   const byCode = new Map(modems.map((m) => [m.code, { ...m, onlinePeers: 0 }]));
   for (const p of await onlinePeers(ctx.infra.kv, ctx.infra.clock.now().getTime())) {
     if (!p.country) continue;
