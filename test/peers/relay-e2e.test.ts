@@ -41,14 +41,17 @@ describe('peer network end to end (agent process, relay, gateway peer pool, curl
     });
     world.service.relay!.events.on('tunnel-end', (deviceId: string, end: TunnelEnd) => ends.push({ deviceId, end }));
     relayUrl = `ws://127.0.0.1:${world.service.relay!.port}`;
-    // the pool is sold where modems are; this one only makes the purchase possible
+    agent = startAgentProcess(['--api', world.service.url, '--name', 'e2e-agent', '--country', 'US', '--allow-private', '--backoff-ms', '200', '--heartbeat-ms', '1000']);
+    await agent.waitFor('connected');
+    // the pool is sold where it can route (an online modem or peer): a US modem that never reported health is
+    // not stock, the agent's US peer makes the purchase possible
     await registerDevice(world.service, 'US');
+    const deadline = Date.now() + 10_000;
+    while ((await api(world.service.url, 'GET', '/v1/x402/pool?tier=mbl&country=us&traffic=1')).status !== 402 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const tx = await world.chains.base.payUsdc(4_000_000n);
     const bought = await api(world.service.url, 'GET', '/v1/x402/pool?tier=mbl&country=us&traffic=1', undefined, { 'payment-signature': tx });
     expect(bought.status, JSON.stringify(bought.body)).to.equal(200);
     ({ username: user, password: pass } = bought.body);
-    agent = startAgentProcess(['--api', world.service.url, '--name', 'e2e-agent', '--country', 'US', '--allow-private', '--backoff-ms', '200', '--heartbeat-ms', '1000']);
-    await agent.waitFor('connected');
   });
   after(async () => {
     await agent?.stop();
@@ -92,7 +95,7 @@ describe('peer network end to end (agent process, relay, gateway peer pool, curl
     const none = await curl(['-x', `http://${user}-peer-jp:${pass}@127.0.0.1:${http}`, `${target()}/bytes/10`]);
     expect(none.status).to.equal(502);
     expect(none.body.toString()).to.match(/^E_NO_STOCK_COUNTRY/);
-    // the US modem registered for the purchase is a dead port that never reported health: `any` takes the peer
+    // the US modem never reported health, so no modem is up: `any` takes the peer
     const any = await curl(['-x', `http://${user}-any-us:${pass}@127.0.0.1:${http}`, `${target()}/bytes/1000`]);
     expect(any.status, any.body.toString()).to.equal(200);
   });

@@ -4,7 +4,7 @@ import { onlinePeers } from '../../src/peers/presence.ts';
 import { api, startTestService } from '../support/service.ts';
 import { databaseKinds } from '../support/services.ts';
 import { SdkLikePeer } from '../support/peers.ts';
-import { registerDevice } from '../support/x402.ts';
+import { registerDevice, reportHealth } from '../support/x402.ts';
 import { ApiError, ResellerClient } from './sdk-client.ts';
 
 type Service = Awaited<ReturnType<typeof startTestService>>;
@@ -44,10 +44,14 @@ describe('reseller SDK pool feeds: stock with online peers, carrier catalogue, c
       PEER_IP_OVERRIDES: '127.0.0.2/32=residential:DE:3320:Deutsche Telekom AG,127.0.0.3/32=mobile:US:21928:T-Mobile USA,127.0.0.4/32=residential:US,127.0.0.0/8=mobile:US',
     });
     relayUrl = `ws://127.0.0.1:${service.relay!.port}`;
-    await registerDevice(service, 'US', { city: 'Los Angeles', region: 'California' });
-    await registerDevice(service, 'US', { city: 'Los Angeles', region: 'California', carrier: { name: 'Verizon Wireless', brand: 'Verizon' } });
-    await registerDevice(service, 'US');
-    await registerDevice(service, 'DE', { carrier: { name: 'Telekom.de', brand: 'Telekom' } });
+    // pool stock is what the gateway routes to: modems a health report said are online
+    const modems = [
+      await registerDevice(service, 'US', { city: 'Los Angeles', region: 'California' }),
+      await registerDevice(service, 'US', { city: 'Los Angeles', region: 'California', carrier: { name: 'Verizon Wireless', brand: 'Verizon' } }),
+      await registerDevice(service, 'US'),
+      await registerDevice(service, 'DE', { carrier: { name: 'Telekom.de', brand: 'Telekom' } }),
+    ];
+    for (const id of modems) await reportHealth(service, id);
     await connectPeer('de-home', '127.0.0.2', 'DE');
     await connectPeer('us-phone', '127.0.0.3', 'US');
     await connectPeer('us-home', '127.0.0.4', 'US');

@@ -5,7 +5,7 @@ import { systemClock } from '../../src/clock.ts';
 import { handleCommand } from '../../src/commands/handle.ts';
 import { api, startTestService } from '../support/service.ts';
 import { databaseKinds } from '../support/services.ts';
-import { registerDevice } from '../support/x402.ts';
+import { registerDevice, reportHealth } from '../support/x402.ts';
 
 /**
  * A private port holds its whole device (issue #8 item 2): the gateway's mbl pool never routes to it, so the
@@ -20,7 +20,9 @@ describe('pool stock feeds leave out devices a private port holds', function () 
     service = await startTestService((await databaseKinds())[0]!, systemClock, { ROLES: 'api,projector,worker' });
     const held = await registerDevice(service, 'US', { name: 'us-held' });
     const shared = await registerDevice(service, 'US', { name: 'us-shared', slots: 2 });
-    await registerDevice(service, 'US', { name: 'us-idle' });
+    const idle = await registerDevice(service, 'US', { name: 'us-idle' });
+    // pool stock is what the gateway routes to: modems a health report said are online
+    for (const id of [held, shared, idle]) await reportHealth(service, id);
     for (const [deviceId, portId, tier] of [[held, 'p-private', 'private'], [shared, 'p-shared', 'shared']] as const) {
       const h = await handleCommand(service.infra, fleetDecider, deviceStreamId(deviceId), {
         type: 'AllocateSlot', data: { deviceId, portId, sessionId: `holder-${portId}`, holderKind: 'session', tier },
