@@ -77,7 +77,7 @@ export async function lockCheckpoint(trx: Db, name: string, expected: bigint, as
 
 /** The apply locks of several projections, in one order so two rebuilds cannot deadlock. */
 export async function lockProjections(trx: Db, names: readonly string[]): Promise<void> {
-  for (const name of [...names].sort()) await sql`select pg_advisory_xact_lock(${APPLY_LOCK_CLASS}, hashtext(${name}))`.execute(trx);
+  for (const name of [...names].sort()) await sql`select projection_apply_lock(${APPLY_LOCK_CLASS}, ${name})`.execute(trx);
 }
 
 export async function resetCheckpoint(trx: Db, name: string): Promise<void> {
