@@ -1,31 +1,23 @@
 import { expect } from 'chai';
 import { fixedClock } from '../../src/clock.ts';
-import { api, startTestService } from '../support/service.ts';
-import { databaseKinds } from '../support/services.ts';
-import { admin, registerDevice } from '../support/x402.ts';
-import { basic, deadPort, rawConnect, startHttpModem, startTcpTarget, waitFor, type Modem } from '../gateway/listeners/helpers.ts';
+import { api } from '../support/service.ts';
+import { admin } from '../support/x402.ts';
+import { basic, rawConnect, waitFor } from '../gateway/listeners/helpers.ts';
+import { startAccountGateway, type AccountGateway } from './gateway-world.ts';
 
 /** The gateway side of account credentials: a regenerated pool password cuts live tunnels; a suspended port is refused. */
 describe('account credentials on the gateway: pool-password regeneration and suspension', function () {
   this.timeout(90_000);
   const clock = fixedClock(new Date());
-  let service: Awaited<ReturnType<typeof startTestService>>;
-  let modem: Modem;
-  let target: Awaited<ReturnType<typeof startTcpTarget>>;
+  let world: AccountGateway;
+  let service: AccountGateway['service'];
+  let target: AccountGateway['target'];
   let gw: number;
   before(async () => {
-    [modem, target] = await Promise.all([startHttpModem(), startTcpTarget()]);
-    const [h, s, hp] = await Promise.all([deadPort(), deadPort(), deadPort()]);
-    gw = h;
-    service = await startTestService((await databaseKinds())[0]!, clock, {
-      ROLES: 'api,projector,gateway', GATEWAY_HOST: '127.0.0.1', GATEWAY_HTTP_PORT: String(h), GATEWAY_SOCKS_PORT: String(s), GATEWAY_HEALTH_PORT: String(hp),
-      GATEWAY_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8,::1/128', GATEWAY_METER_FLUSH_MS: '60000',
-      GATEWAY_REFRESH_MS: '600000', // the periodic re-read must not be what cuts the tunnel here: the regeneration must, at once
-    });
-    const dev = await registerDevice(service, 'DE', { upstream: modem.url, slots: 4, tiers: ['shared'] });
-    await api(service.url, 'POST', `/v1/admin/devices/${dev}/health`, { online: true, latencyMs: 40, ip: '100.64.4.1' }, admin);
+    world = await startAccountGateway(clock, '100.64.4.1');
+    ({ service, target, gw } = world);
   });
-  after(async () => { await service?.stop(); await Promise.all([modem?.close(), target?.close()]); });
+  after(async () => world?.stop());
 
   let key: Record<string, string>;
   let accountId: string;

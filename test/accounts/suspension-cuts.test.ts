@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import type net from 'node:net';
 import { fixedClock } from '../../src/clock.ts';
-import { api, startTestService } from '../support/service.ts';
-import { databaseKinds } from '../support/services.ts';
-import { admin, registerDevice } from '../support/x402.ts';
-import { basic, deadPort, rawConnect, startHttpModem, startTcpTarget, waitFor, type Modem } from '../gateway/listeners/helpers.ts';
+import { api } from '../support/service.ts';
+import { admin } from '../support/x402.ts';
+import { basic, rawConnect, waitFor } from '../gateway/listeners/helpers.ts';
+import { startAccountGateway, type AccountGateway } from './gateway-world.ts';
 
 /** Watches a live tunnel: the gateway destroys its side; on this half-open socket (rawConnect) that shows as 'end'. */
 function watch(socket: net.Socket) {
@@ -20,9 +20,9 @@ function watch(socket: net.Socket) {
 describe('account suspension on the gateway: open tunnels are cut', function () {
   this.timeout(90_000);
   const clock = fixedClock(new Date());
-  let service: Awaited<ReturnType<typeof startTestService>>;
-  let modem: Modem;
-  let target: Awaited<ReturnType<typeof startTcpTarget>>;
+  let world: AccountGateway;
+  let service: AccountGateway['service'];
+  let target: AccountGateway['target'];
   let gw: number;
   let key: Record<string, string>;
   let accountId: string;
@@ -30,16 +30,8 @@ describe('account suspension on the gateway: open tunnels are cut', function () 
   let poolPassword: string;
 
   before(async () => {
-    [modem, target] = await Promise.all([startHttpModem(), startTcpTarget()]);
-    const [h, s, hp] = await Promise.all([deadPort(), deadPort(), deadPort()]);
-    gw = h;
-    service = await startTestService((await databaseKinds())[0]!, clock, {
-      ROLES: 'api,projector,gateway', GATEWAY_HOST: '127.0.0.1', GATEWAY_HTTP_PORT: String(h), GATEWAY_SOCKS_PORT: String(s), GATEWAY_HEALTH_PORT: String(hp),
-      GATEWAY_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8,::1/128', GATEWAY_METER_FLUSH_MS: '60000',
-      GATEWAY_REFRESH_MS: '600000', // the periodic re-read is called by hand where it is what cuts
-    });
-    const dev = await registerDevice(service, 'DE', { upstream: modem.url, slots: 4, tiers: ['shared'] });
-    await api(service.url, 'POST', `/v1/admin/devices/${dev}/health`, { online: true, latencyMs: 40, ip: '100.64.5.1' }, admin);
+    world = await startAccountGateway(clock, '100.64.5.1');
+    ({ service, target, gw } = world);
     const url = service.url;
     const reg = await api(url, 'POST', '/v1/auth/register', { email: 'suspend@example.com', password: 'a long password' });
     key = { 'x-api-key': reg.body.apiKey.key };
@@ -50,7 +42,7 @@ describe('account suspension on the gateway: open tunnels are cut', function () 
     port = (await api(url, 'POST', '/v1/ports', { countryId: 'DE', expiresAt: 31 * 86400 }, key)).body;
     poolPassword = (await api(url, 'POST', '/v1/account/pool/password', {}, key)).body.password;
   });
-  after(async () => { await service?.stop(); await Promise.all([modem?.close(), target?.close()]); });
+  after(async () => world?.stop());
 
   const open = async (user: string, pass: string) => {
     const live = await rawConnect(gw, `127.0.0.1:${target.port}`, basic(user, pass));
