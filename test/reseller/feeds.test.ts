@@ -6,18 +6,9 @@ import { databaseKinds } from '../support/services.ts';
 import { SdkLikePeer } from '../support/peers.ts';
 import { registerDevice, reportHealth } from '../support/x402.ts';
 import { ApiError, ResellerClient } from './sdk-client.ts';
+import { until } from '../support/until.ts';
 
 type Service = Awaited<ReturnType<typeof startTestService>>;
-
-const until = async <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> => {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 /**
  * The public pool feeds as the reseller SDK reads them (getStock, getCarrierStock with and without a

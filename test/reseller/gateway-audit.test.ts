@@ -7,15 +7,9 @@ import { databaseKinds, testRedisUrl } from '../support/services.ts';
 import { admin, registerDevice } from '../support/x402.ts';
 import { curl, deadPort, startHttpModem, startOrigin, type Modem, type Origin } from '../gateway/listeners/helpers.ts';
 import { ResellerClient, proxyUrl } from './sdk-client.ts';
+import { until } from '../support/until.ts';
 
 type Service = Awaited<ReturnType<typeof startTestService>>;
-const until = async <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> => {
-  for (const end = Date.now() + timeoutMs; ; await new Promise((r) => setTimeout(r, 100))) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-  }
-};
 
 /**
  * A valid pak_ key the gateway refuses after the lookup (the reseller's traffic spent, its account

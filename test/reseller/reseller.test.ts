@@ -9,6 +9,7 @@ import { databaseKinds } from '../support/services.ts';
 import { admin, registerDevice } from '../support/x402.ts';
 import { curl, deadPort, startHttpModem, startOrigin, type Modem, type Origin } from '../gateway/listeners/helpers.ts';
 import { ApiError, ResellerClient, proxyUrl } from './sdk-client.ts';
+import { until } from '../support/until.ts';
 
 type Service = Awaited<ReturnType<typeof startTestService>>;
 
@@ -18,15 +19,6 @@ async function reseller(service: Service, email: string, role = 'reseller') {
   return { id: res.body.user._id as string, key: res.body.apiKey.key as string };
 }
 
-const until = async <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> => {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 /** curl with its output counted as it arrives (the helpers' curl returns only at the end). */
 function streamingCurl(args: string[]) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)));
