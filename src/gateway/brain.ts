@@ -90,9 +90,9 @@ export class MarketplaceBrain implements GatewayBrain {
   private readonly pak: PakAccess | undefined;
   private readonly synthesized: SynthesizedSessions | undefined;
   private readonly onPasswordChanged = (accountId: string) => void this.recheckPassword(accountId);
-  /** An account port deleted, moved or given new credentials: its tunnels close (they reopen with the new state). */
   /** An account deactivated by an admin: its ports' and pool password's tunnels close now, not at the next refresh. */
   private readonly onAccountChanged = (accountId: string) => void this.recheckAccount(accountId).catch((err) => this.infra.logger.warn({ err, account: accountId }, 'gateway account recheck failed'));
+  /** An account port deleted, moved or given new credentials: its tunnels close (they reopen with the new state). */
   private readonly onPortChanged = (portId: string) => { const s = this.accounts.get(`aport-${portId}`); if (s) void this.refreshAccount(s).then((ok) => { if (!ok) this.revokeAll(s); else if (s.leases.size) this.revokeAll(s); }); };
 
   constructor(private readonly infra: Infrastructure, private readonly meter: TrafficMeter, options: BrainOptions) {
@@ -316,8 +316,9 @@ export class MarketplaceBrain implements GatewayBrain {
 
   /** A read of the reseller's traffic for its pak_ keys (bought and used only grow: keep the largest). */
   private payerSaw(payer: SharedBudget, read: Balance): void {
-    payer.payerRead.totalBytes = freshestBalance([payer.payerRead, read]).totalBytes;
-    payer.payerRead.usedBytes = freshestBalance([payer.payerRead, read]).usedBytes;
+    const { totalBytes, usedBytes } = freshestBalance([payer.payerRead, read]);
+    payer.payerRead.totalBytes = totalBytes;
+    payer.payerRead.usedBytes = usedBytes;
   }
 
   /** What is left of the balance the account spends: read model minus what this instance has not flushed, over every spender. */
@@ -363,13 +364,12 @@ export class MarketplaceBrain implements GatewayBrain {
         if (state.leases.size > 0 && !(await this.refreshAccount(state))) this.revokeAll(state);
       }
     }
-    // and the pak_ keys it resells: they spend its shared traffic
+    // and the pak_ keys it resells: they spend its shared traffic (one read of it for all of them)
     const shared = this.budgets.get(accountBudgetKey(accountId, 'shared'));
-    for (const state of this.accounts.values()) {
-      if (state.payer === undefined || state.payer !== shared || state.leases.size === 0) continue;
-      const t = await accountTraffic(this.infra, accountId, 'shared');
-      if (!t || !t.account.is_active) this.revokeAll(state);
-    }
+    const resold = [...this.accounts.values()].filter((state) => shared !== undefined && state.payer === shared && state.leases.size > 0);
+    if (resold.length === 0) return;
+    const t = await accountTraffic(this.infra, accountId, 'shared');
+    if (!t || !t.account.is_active) for (const state of resold) this.revokeAll(state);
   }
 
   /** Regenerated password: tunnels opened with the old one close now. */
