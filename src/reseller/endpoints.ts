@@ -68,15 +68,17 @@ export function placeBuckets(list: Endpoint[]) {
   const cities = new Map<string, { city: string; label: string; count: number }>();
   const regions = new Map<string, { region: string; count: number }>();
   for (const e of list) {
-    if (e.city && slug(e.city)) {
-      const c = cities.get(slug(e.city)) ?? { city: slug(e.city), label: e.city, count: 0 };
+    const city = e.city ? slug(e.city) : '';
+    if (city) {
+      const c = cities.get(city) ?? { city, label: e.city!, count: 0 };
       c.count++;
-      cities.set(c.city, c);
+      cities.set(city, c);
     }
-    if (e.region && slug(e.region)) {
-      const r = regions.get(slug(e.region)) ?? { region: slug(e.region), count: 0 };
+    const region = e.region ? slug(e.region) : '';
+    if (region) {
+      const r = regions.get(region) ?? { region, count: 0 };
       r.count++;
-      regions.set(r.region, r);
+      regions.set(region, r);
     }
   }
   const byCount = <T extends { count: number }>(m: Map<string, T>, name: (t: T) => string) => [...m.values()].sort((a, b) => b.count - a.count || name(a).localeCompare(name(b)));
@@ -101,11 +103,10 @@ export function facets(list: Endpoint[], sel: FacetSelection) {
   const byCity = (e: Endpoint) => !sel.city || (e.city !== null && slug(e.city) === slug(sel.city));
   const byState = (e: Endpoint) => !sel.state || (e.region !== null && slug(e.region) === slug(sel.state));
   const byCarrier = (e: Endpoint) => !sel.carrier || carrierMatches(e, sel.carrier);
-  const places = (l: Endpoint[]) => placeBuckets(l);
   const matching = list.filter((e) => byCity(e) && byState(e) && byCarrier(e));
   const { carriers } = carrierBuckets(list.filter((e) => byCity(e) && byState(e)));
-  const { cities } = places(list.filter((e) => byCarrier(e) && byState(e)));
-  const states = places(list.filter((e) => byCarrier(e) && byCity(e))).regions.map((r) => ({ state: r.region, count: r.count }));
+  const { cities } = placeBuckets(list.filter((e) => byCarrier(e) && byState(e)));
+  const states = placeBuckets(list.filter((e) => byCarrier(e) && byCity(e))).regions.map((r) => ({ state: r.region, count: r.count }));
   const ipTypes = { mobile: 0, residential: 0, datacenter: 0, unclassified: 0 };
   for (const e of matching) ipTypes[e.ipType in ipTypes ? e.ipType : 'unclassified']++;
   return {
