@@ -165,16 +165,7 @@ describe('scripts/devnet.ts + scripts/pay-usdc.ts', function () {
     const client = createPublicClient({ transport: http(info.rpcUrl) });
     expect(await usdcBalance(client, info.usdc, info.buyer.address)).to.equal(1_000_000_000n);
 
-    const pay = spawn(process.execPath, ['--import', 'tsx', 'scripts/pay-usdc.ts', '2.5'], {
-      cwd: repoRoot,
-      env: { ...process.env, DEVNET_FILE: devnetFile },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    pay.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    pay.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const code = await new Promise((r) => pay.once('close', r));
+    const { code, stdout, stderr } = await payUsdc(devnetFile, '2.5');
     expect(code, stderr).to.equal(0);
     expect(stdout).to.match(/^0x[0-9a-f]{64}\n$/);
 
@@ -212,6 +203,21 @@ describe('scripts/devnet.ts + scripts/pay-usdc.ts', function () {
 });
 
 /** Starts scripts/devnet.ts on a free port, pays 1 USDC with scripts/pay-usdc.ts, stops it; the tx hash. */
+/** scripts/pay-usdc.ts against a devnet file: its exit code and output. */
+async function payUsdc(devnetFile: string, amount: string): Promise<{ code: unknown; stdout: string; stderr: string }> {
+  const pay = spawn(process.execPath, ['--import', 'tsx', 'scripts/pay-usdc.ts', amount], {
+    cwd: repoRoot,
+    env: { ...process.env, DEVNET_FILE: devnetFile },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  pay.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  pay.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const code = await new Promise((r) => pay.once('close', r));
+  return { code, stdout, stderr };
+}
+
 async function runDevnet(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'devnet-run-'));
   const file = join(dir, 'devnet.json');
@@ -237,16 +243,7 @@ async function runDevnet(): Promise<string> {
         reject(new Error(`devnet exited with ${code}:\n${out}`));
       });
     });
-    const pay = spawn(process.execPath, ['--import', 'tsx', 'scripts/pay-usdc.ts', '1'], {
-      cwd: repoRoot,
-      env: { ...process.env, DEVNET_FILE: file },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    pay.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    pay.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const code = await new Promise((r) => pay.once('close', r));
+    const { code, stdout, stderr } = await payUsdc(file, '1');
     expect(code, stderr).to.equal(0);
     return stdout.trim();
   } finally {
