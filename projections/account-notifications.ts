@@ -65,10 +65,15 @@ export const accountNotificationsProjection: Projection = {
       for (const r of rows) online.set(r.device_id as string, r.online as boolean);
     }
     const touched = new Set<string>();
+    const ports = await portsOfFlipping(trx, reports, online);
     for (const event of events) {
       const e = event as RecordedEvent & Handled;
-      if (e.type === 'DeviceHealthReported') await deviceReported(trx, e, online, touched);
-      else await applyOne(trx, e);
+      if (e.type === 'DeviceHealthReported') await deviceReported(trx, e, online, touched, ports);
+      else {
+        // a port moved: the ports read ahead of the batch may be stale from here on
+        if (e.type.startsWith('AccountPort')) ports.clear();
+        await applyOne(trx, e);
+      }
     }
     if (touched.size > 0) {
       await trx.insertInto('account_notice_devices').values([...touched].map((id) => ({ device_id: id, online: online.get(id)! })))
@@ -112,15 +117,38 @@ async function trafficMoved(trx: Db, e: RecordedEvent, accountId: string, slotTy
 }
 
 /** A change of state only: offline after online, back online after offline (the first report of a device is its baseline). */
-async function deviceReported(trx: Db, e: RecordedEvent & DeviceHealthReported, online: Map<string, boolean>, touched: Set<string>): Promise<void> {
+type NoticePort = { port_id: string; account_id: string; display_name: string };
+
+/**
+ * The active ports of every device whose reports flip its online state in this batch, in one query (a
+ * flapping fleet must not cost a query per report). Devices missing from the map are read when needed.
+ */
+async function portsOfFlipping(trx: Db, reports: ReadonlyArray<RecordedEvent & DeviceHealthReported>, online: ReadonlyMap<string, boolean>): Promise<Map<string, NoticePort[]>> {
+  const state = new Map(online);
+  const flipping = new Set<string>();
+  for (const { data: d } of reports) {
+    const before = state.get(d.deviceId);
+    if (before !== undefined && before !== d.online) flipping.add(d.deviceId);
+    state.set(d.deviceId, d.online);
+  }
+  const ports = new Map<string, NoticePort[]>([...flipping].map((id) => [id, []]));
+  if (flipping.size === 0) return ports;
+  const rows = await trx.selectFrom('account_notice_ports').select(['device_id', 'port_id', 'account_id', 'display_name'])
+    .where('device_id', 'in', [...flipping]).where('active', '=', true).orderBy('port_id').execute();
+  for (const r of rows) ports.get(r.device_id as string)!.push(r as NoticePort);
+  return ports;
+}
+
+async function deviceReported(trx: Db, e: RecordedEvent & DeviceHealthReported, online: Map<string, boolean>, touched: Set<string>, portsAhead: Map<string, NoticePort[]>): Promise<void> {
   const d = e.data;
   const before = online.get(d.deviceId);
   online.set(d.deviceId, d.online);
   touched.add(d.deviceId);
   if (before === undefined || before === d.online) return;
-  const ports = await trx.selectFrom('account_notice_ports').select(['port_id', 'account_id', 'display_name']).where('device_id', '=', d.deviceId).where('active', '=', true).orderBy('port_id').execute();
+  const ports = portsAhead.get(d.deviceId)
+    ?? await trx.selectFrom('account_notice_ports').select(['port_id', 'account_id', 'display_name']).where('device_id', '=', d.deviceId).where('active', '=', true).orderBy('port_id').execute() as NoticePort[];
   for (const p of ports) {
-    await raise(trx, e, p.account_id as string, `${d.online ? 'port_online' : 'port_offline'}:${p.port_id}`, portNotice(d.online, p.display_name as string), d.reportedAt, { type: 'Port', id: p.port_id as string }, { deviceId: d.deviceId, portId: p.port_id });
+    await raise(trx, e, p.account_id, `${d.online ? 'port_online' : 'port_offline'}:${p.port_id}`, portNotice(d.online, p.display_name), d.reportedAt, { type: 'Port', id: p.port_id }, { deviceId: d.deviceId, portId: p.port_id });
   }
 }
 
