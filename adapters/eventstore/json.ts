@@ -3,10 +3,15 @@
  * domain events carry money as decimal strings of micro-USDC.
  */
 export function toEventJson(value: unknown): unknown {
-  return JSON.parse(
-    JSON.stringify(value, (key, v) => {
-      if (typeof v === 'bigint') throw new TypeError(`event field "${key}" is a bigint: store it as a string`);
-      return v;
-    }),
-  );
+  return JSON.parse(eventJsonText(value));
+}
+
+/** The JSON text of event data (one pass: what the PostgreSQL store sends as is). */
+export function eventJsonText(value: unknown): string {
+  return JSON.stringify(value, refuseBigint);
+}
+
+function refuseBigint(key: string, v: unknown): unknown {
+  if (typeof v === 'bigint') throw new TypeError(`event field "${key}" is a bigint: store it as a string`);
+  return v;
 }

@@ -44,7 +44,48 @@ export const eventStoreMigrations: Migration[] = [
       await sql.raw(APPEND_BATCH_FUNCTION).execute(db);
     },
   },
+  {
+    // The fast path: one statement per append or group of appends, no subtransactions.
+    id: 'eventstore/004-append-many',
+    async up(db) {
+      await sql.raw(APPEND_MANY_FUNCTION).execute(db);
+    },
+  },
 ];
+
+/**
+ * es_append_many: the fast path of an append, one statement for one or many appends (a group commit): no
+ * subtransaction, one plan cached per connection. Each append's revision is its stream's newest + 1 and
+ * the unique (stream_id, revision) and event_id indexes decide races, as in es_append; an append whose
+ * expected revision does not match is left out (its row has no next_revision) and the store retries it
+ * with es_append's careful form, which tells a repeat from a conflict. A unique violation fails the whole
+ * statement, so each append is all or nothing. The store calls it as its transaction's only statement, so
+ * positions start at xid * 65536. p_items as es_append_batch takes them.
+ */
+const APPEND_MANY_FUNCTION = `
+create or replace function es_append_many(p_items jsonb)
+returns table (idx int, next_revision bigint, last_position bigint)
+language plpgsql as $$
+begin
+  return query
+  with items as (
+    select t.ord::int - 1 as i, t.it->>'s' as s, t.it->>'e' as e, t.it->'v' as v from jsonb_array_elements(p_items) with ordinality t(it, ord)
+  ), cur as (
+    select items.*, coalesce((select max(x.revision) from es_events x where x.stream_id = items.s), -1) as r from items
+  ), ok as (
+    select * from cur where case cur.e when 'any' then true when 'no_stream' then cur.r = -1 when 'stream_exists' then cur.r >= 0 else cur.r = cur.e::bigint end
+  ), evs as (
+    select ok.s, ok.r + x.n as rev, x.ev, row_number() over (order by ok.i, x.n) as k
+    from ok cross join lateral jsonb_array_elements(ok.v) with ordinality x(ev, n)
+  ), ins as (
+    insert into es_events (position, stream_id, revision, event_id, type, data, metadata)
+    select pg_current_xact_id()::text::bigint * 65536 + evs.k - 1, evs.s, evs.rev, (evs.ev->>'id')::uuid, evs.ev->>'type', evs.ev->'data', evs.ev->'metadata' from evs
+    returning es_events.stream_id, es_events.revision, es_events.position
+  )
+  select c.i, a.rev, a.pos
+  from cur c left join (select ins.stream_id, max(ins.revision) as rev, max(ins.position) as pos from ins group by ins.stream_id) a on a.stream_id = c.s;
+end $$;
+`;
 
 /**
  * es_append_batch: several independent appends in one transaction (one WAL flush). Each runs in its own

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { migrate } from '../db/migrations.ts';
 import { uuidv7 } from '../ids.ts';
-import { toEventJson } from './json.ts';
+import { eventJsonText } from './json.ts';
 import { eventStoreMigrations } from './postgres-schema.ts';
 import {
   MAX_EVENTS_PER_APPEND,
@@ -26,12 +26,16 @@ const MAX_CONFLICT_RETRIES = 32;
 const IDLE_POLL_MS = 1000;
 /** Re-read delay, doubling, while committed events wait above the horizon for an older transaction. */
 const HELD_BACK_MAX_MS = 100;
+/** Least time between two NOTIFYs of one store: the latency a burst adds for subscribers elsewhere. */
+const NOTIFY_SPACING_MS = 5;
 
 /** Group commit bounds: appends in flight alone or as groups, and a group's size (an append larger than MAX_GROUPED_EVENTS goes alone). */
 const MAX_GROUPS_IN_FLIGHT = 3;
 const MAX_GROUP_ITEMS = 64;
 const MAX_GROUP_EVENTS = 2048;
 const MAX_GROUPED_EVENTS = 100;
+/** An append left out of the fast statement because its expected revision did not match (retried careful). */
+const MISMATCH = 'ES_MISMATCH';
 
 interface AppendedRow {
   next_revision: bigint;
@@ -67,6 +71,7 @@ export class PostgresEventStore implements EventStore {
   private readonly grouped: Grouped[] = [];
   private groupsInFlight = 0;
   private notifyAgain = false;
+  private lastNotifyAt = Number.NEGATIVE_INFINITY;
 
   private constructor(private readonly database: Database) {
     this.kind = database.kind;
@@ -85,15 +90,19 @@ export class PostgresEventStore implements EventStore {
     if (events.length === 0 || events.length > MAX_EVENTS_PER_APPEND) {
       throw new RangeError(`an append carries 1 to ${MAX_EVENTS_PER_APPEND} events, got ${events.length}`);
     }
-    const payload = JSON.stringify(events.map((e) => ({ id: e.id ?? uuidv7(), type: e.type, data: toEventJson(e.data), metadata: toEventJson(e.metadata) })));
+    const payload = eventJsonText(events.map((e) => ({ id: e.id ?? uuidv7(), type: e.type, data: e.data, metadata: e.metadata })));
     for (let attempt = 0; ; attempt++) {
       try {
-        // After a unique violation (a concurrent append won the revision, or these ids exist) the
-        // careful form answers a repeat with its first result, or reports the wrong expected version.
+        // After a unique violation (a concurrent append won the revision, or these ids exist) or an
+        // expected revision that did not match, the careful form answers a repeat with its first result,
+        // or reports the wrong expected version.
         const careful = attempt > 0;
-        const row = !careful && this.database.kind === 'postgres' && events.length <= MAX_GROUPED_EVENTS
-          ? await this.appendGrouped({ streamId, expected: String(expectedRevision), payload, events: events.length })
-          : await this.appendAlone(streamId, String(expectedRevision), payload, careful);
+        const item = { streamId, expected: String(expectedRevision), payload, events: events.length };
+        const row = careful
+          ? await this.appendAlone(streamId, String(expectedRevision), payload)
+          : this.database.kind === 'postgres' && events.length <= MAX_GROUPED_EVENTS
+            ? await this.appendGrouped(item)
+            : await this.appendOne(item);
         this.local.emit('appended');
         this.notifyOthers();
         return { nextRevision: row.next_revision, position: row.last_position };
@@ -104,17 +113,37 @@ export class PostgresEventStore implements EventStore {
           throw new WrongExpectedVersion(streamId, expectedRevision, actual < 0n ? 'no_stream' : actual);
         }
         // 40P01: two grouped transactions crossed on the same streams; the one refused retries alone
-        if ((e.code === '23505' || e.code === '40P01') && attempt < MAX_CONFLICT_RETRIES) continue;
+        if ((e.code === '23505' || e.code === '40P01' || e.code === MISMATCH) && attempt < MAX_CONFLICT_RETRIES) continue;
         if (e.code === 'ES400') throw new RangeError(e.message ?? 'invalid append');
         throw error;
       }
     }
   }
 
-  private async appendAlone(streamId: string, expected: string, payload: string, careful: boolean): Promise<AppendedRow> {
-    const result = await sql<AppendedRow>`
-      select * from es_append(${streamId}, ${expected}, ${payload}::jsonb${careful ? sql`, true` : sql``})`.execute(this.database.db);
+  /** The careful form (es_append): checks for a repeat of the same ids before reporting a conflict. */
+  private async appendAlone(streamId: string, expected: string, payload: string): Promise<AppendedRow> {
+    const result = await sql<AppendedRow>`select * from es_append(${streamId}, ${expected}, ${payload}::jsonb, true)`.execute(this.database.db);
     return result.rows[0]!;
+  }
+
+  private async appendOne(item: Omit<Grouped, 'resolve' | 'reject'>): Promise<AppendedRow> {
+    const [outcome] = await this.appendMany([item]);
+    if (outcome instanceof Error) throw outcome;
+    return outcome!;
+  }
+
+  /**
+   * The fast path: every append of `items` in one INSERT statement (its own transaction). An item whose
+   * expected revision does not match is left out and comes back as MISMATCH (the careful form then tells
+   * a repeat from a conflict); a unique violation fails the whole statement, so each append is all or nothing.
+   */
+  private async appendMany(items: ReadonlyArray<Omit<Grouped, 'resolve' | 'reject'>>): Promise<Array<AppendedRow | Error>> {
+    const result = await sql<{ idx: number; next_revision: bigint | null; last_position: bigint | null }>`select * from es_append_many(${itemsJson(items)}::jsonb)`.execute(this.database.db);
+    const outcomes: Array<AppendedRow | Error> = items.map(() => Object.assign(new Error('expected revision did not match'), { code: MISMATCH }));
+    for (const row of result.rows) {
+      if (row.next_revision !== null && row.last_position !== null) outcomes[row.idx] = { next_revision: row.next_revision, last_position: row.last_position };
+    }
+    return outcomes;
   }
 
   /**
@@ -145,23 +174,33 @@ export class PostgresEventStore implements EventStore {
 
   private async sendGroup(group: Grouped[]): Promise<void> {
     try {
-      if (group.length === 1) {
-        const one = group[0]!;
-        one.resolve(await this.appendAlone(one.streamId, one.expected, one.payload, false));
-        return;
+      const outcomes = await this.appendMany(group).catch(async (error: unknown) => {
+        // One statement fails as a whole; alone, the append retries careful. Grouped, each append runs
+        // again in its own subtransaction (es_append_batch) so only the one at fault fails.
+        if (group.length === 1) throw error;
+        return this.appendSeparately(group);
+      });
+      for (const [i, g] of group.entries()) {
+        const outcome = outcomes[i]!;
+        if (outcome instanceof Error) g.reject(outcome);
+        else g.resolve(outcome);
       }
-      const items = `[${group.map((g) => `{"s":${JSON.stringify(g.streamId)},"e":${JSON.stringify(g.expected)},"v":${g.payload}}`).join(',')}]`;
-      const result = await sql<AppendedRow & { idx: number; err_code: string | null; err_detail: string | null; err_message: string | null }>`
-        select * from es_append_batch(${items}::jsonb)`.execute(this.database.db);
-      for (const row of result.rows) {
-        const g = group[row.idx]!;
-        if (row.err_code === null) g.resolve({ next_revision: row.next_revision, last_position: row.last_position });
-        else g.reject(Object.assign(new Error(row.err_message ?? 'append failed'), { code: row.err_code, detail: row.err_detail ?? undefined }));
-      }
-      for (const g of group) g.reject(new Error('es_append_batch returned no row for this append')); // no-op for the settled
     } catch (error) {
       for (const g of group) g.reject(error); // one transaction: all of them were appended or none
     }
+  }
+
+  private async appendSeparately(group: Grouped[]): Promise<Array<AppendedRow | Error>> {
+    const items = itemsJson(group);
+    const result = await sql<AppendedRow & { idx: number; err_code: string | null; err_detail: string | null; err_message: string | null }>`
+      select * from es_append_batch(${items}::jsonb)`.execute(this.database.db);
+    const outcomes: Array<AppendedRow | Error> = group.map(() => new Error('es_append_batch returned no row for this append'));
+    for (const row of result.rows) {
+      outcomes[row.idx] = row.err_code === null
+        ? { next_revision: row.next_revision, last_position: row.last_position }
+        : Object.assign(new Error(row.err_message ?? 'append failed'), { code: row.err_code, detail: row.err_detail ?? undefined });
+    }
+    return outcomes;
   }
 
   async *readStream(streamId: string, options: { fromRevision?: bigint } = {}): AsyncIterable<RecordedEvent> {
@@ -254,7 +293,8 @@ export class PostgresEventStore implements EventStore {
 
   /**
    * Wakes subscribers in other processes. One NOTIFY covers every append that landed while the previous
-   * one was in flight, so a burst of appends costs a handful of notifications, not one each.
+   * one was in flight or within NOTIFY_SPACING_MS of it, so a burst of appends costs a few notifications
+   * a millisecond apart, not one each (each is a round trip and a commit on the notify queue's lock).
    */
   private notifyOthers(): void {
     if (this.database.kind !== 'postgres') return;
@@ -264,7 +304,8 @@ export class PostgresEventStore implements EventStore {
       return;
     }
     this.notifyPending = true;
-    setImmediate(() => {
+    const send = (): void => {
+      this.lastNotifyAt = performance.now();
       sql`select pg_notify('es_appended', '')`.execute(this.database.db)
         .catch(() => {}) // best effort: subscribers also poll
         .finally(() => {
@@ -274,7 +315,10 @@ export class PostgresEventStore implements EventStore {
             this.notifyOthers();
           }
         });
-    });
+    };
+    const wait = this.lastNotifyAt + NOTIFY_SPACING_MS - performance.now();
+    if (wait > 0) setTimeout(send, wait);
+    else setImmediate(send);
   }
 
   async ping(): Promise<void> {
@@ -320,6 +364,11 @@ export class PostgresEventStore implements EventStore {
     const rows = first.position === null ? [] : result.rows;
     return { rows, horizon: first.horizon, heldBack: first.top !== null && first.top >= first.horizon };
   }
+}
+
+/** Appends as the functions and the fast statement take them: [{"s": stream, "e": expected, "v": events}]. */
+function itemsJson(items: ReadonlyArray<Pick<Grouped, 'streamId' | 'expected' | 'payload'>>): string {
+  return `[${items.map((g) => `{"s":${JSON.stringify(g.streamId)},"e":${JSON.stringify(g.expected)},"v":${g.payload}}`).join(',')}]`;
 }
 
 function toRecorded(row: EventRow): RecordedEvent {
