@@ -16,7 +16,7 @@ import { PASSWORD, USER } from '../test/gateway/listeners/helpers.ts';
 import { startDante, startSquid, type Anchor } from './anchors.ts';
 
 const SIZE = Number(process.env.BENCH_BYTES ?? 100_000_000);
-const PASSES = Number(process.env.BENCH_PASSES ?? 3);
+const PASSES = Number(process.env.BENCH_PASSES ?? 5);
 const SETUPS = Number(process.env.BENCH_SETUPS ?? 300);
 
 const children: ChildProcess[] = [];

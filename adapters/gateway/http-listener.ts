@@ -297,7 +297,7 @@ export function createHttpProxy(options: ListenerOptions): ProxyListener<http.Se
       lease = auth.lease;
       const target = parseConnectAuthority(req.url ?? '');
       if (!target.ok) return refuseConnect(socket, { code: 'E_SSRF_BLOCKED', message: target.error.message }, requestId);
-      const dialed = await dialTarget(lease, { host: target.value.host, port: target.value.port }, dialOptions(o, registry, AbortSignal.any([gone.signal, lease.revoked])));
+      const dialed = await dialTarget(lease, { host: target.value.host, port: target.value.port }, { ...dialOptions(o, registry, AbortSignal.any([gone.signal, lease.revoked])), ownReads: true });
       if (!dialed.ok) {
         if (dialed.cause) o.onError(dialed.cause, { requestId, code: dialed.failure.code });
         return dialed.aborted ? void socket.destroy() : refuseConnect(socket, dialed.failure, requestId);

@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import type { ByteBudget } from './brain.ts';
+import { ownReadsOf } from './reads.ts';
 
 /**
  * Bidirectional client ⇄ upstream pipe for an open tunnel: byte counting in batches, half-close,
@@ -131,52 +132,71 @@ export function pipe(client: net.Socket, upstream: net.Socket, options: PipeOpti
     const onAbort = (): void => stop('revoked');
 
     const forward = (src: net.Socket, dst: net.Socket, count: (n: number) => void, head: Buffer | undefined): void => {
+      /** dst is over its high-water mark: reading waits for 'drain'. */
       let waiting = false;
       /** A chunk waits for the budget: reading stays paused until it is through. */
       let held = false;
+      /** A write of bytes in src's own read buffer (reads.ts) has not reached the kernel: no read may reuse it. */
+      let owed = false;
       let endPending = false;
+      const maybeResume = (): void => {
+        if (!held && !waiting && !owed) src.resume();
+      };
       const onDrain = (): void => {
         waiting = false;
-        if (!held) src.resume();
+        maybeResume();
       };
-      const write = (chunk: Buffer): void => {
+      const onBorrowedWritten = (): void => {
+        owed = false;
+        maybeResume();
+      };
+      const write = (chunk: Buffer, borrowed: boolean): void => {
         count(chunk.length);
+        const ok = dst.write(chunk, borrowed ? onBorrowedWritten : undefined);
+        if (borrowed && dst.writableLength > 0) {
+          owed = true;
+          src.pause();
+        }
         // Backpressure: stop reading until the slow side has taken what it has.
-        if (!dst.write(chunk) && !waiting) {
+        if (!ok && !waiting) {
           waiting = true;
           src.pause();
           dst.once('drain', onDrain);
         }
       };
-      const send = (chunk: Buffer): void => {
+      const send = (chunk: Buffer, borrowed: boolean): void => {
         const allowed = budget === undefined ? chunk.length : budget.take(chunk.length);
-        if (allowed === chunk.length) return write(chunk);
-        if (allowed > 0) write(chunk.subarray(0, allowed));
+        if (allowed === chunk.length) return write(chunk, borrowed);
+        if (allowed > 0) write(chunk.subarray(0, allowed), borrowed);
         held = true;
         src.pause();
-        const rest = chunk.subarray(allowed);
+        const rest = chunk.subarray(allowed); // src stays paused, so a borrowed read buffer is not read into meanwhile
         budget!.refill().then((more) => {
           held = false;
           if (!more) return stop('exhausted');
           if (dst.destroyed || dst.writableEnded) return;
-          send(rest);
+          send(rest, borrowed);
           if (held) return;
           if (endPending) onEnd();
-          else if (!waiting) src.resume();
+          else maybeResume();
         }, (e: unknown) => stop('error', e instanceof Error ? e : new Error(String(e))));
       };
-      src.on('data', (chunk: Buffer) => {
+      const onChunk = (chunk: Buffer, borrowed: boolean): void => {
         lastActivity = performance.now();
         if (dst.destroyed || dst.writableEnded) return;
-        send(chunk);
-      });
+        send(chunk, borrowed);
+      };
+      // Reads into src's own buffer come straight here; anything read before (the handshake) comes as 'data'.
+      const reads = ownReadsOf(src);
+      if (reads) reads.handler = (bytes) => onChunk(bytes, true);
+      src.on('data', (chunk: Buffer) => onChunk(chunk, false));
       const onEnd = (): void => {
         if (held) return void (endPending = true);
         onHalfClose();
         if (!dst.destroyed) dst.end();
       };
       // Bytes read during the handshake go first; the client may have finished sending then already.
-      if (head !== undefined && head.length > 0 && !dst.destroyed) send(head);
+      if (head !== undefined && head.length > 0 && !dst.destroyed) send(head, false);
       if (src.readableEnded) onEnd();
       else src.on('end', onEnd);
       src.once('close', () => {

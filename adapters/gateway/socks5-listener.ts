@@ -140,7 +140,7 @@ export function createSocks5Proxy(options: ListenerOptions): ProxyListener<net.S
       if (deferred !== undefined || lease === undefined) return replyFailure(deferred ?? { code: 'E_INTERNAL' });
 
       const target = { host: request.value.address.host, port: request.value.port };
-      const dialed = await dialTarget(lease, target, dialOptions(o, registry, AbortSignal.any([gone.signal, lease.revoked])));
+      const dialed = await dialTarget(lease, target, { ...dialOptions(o, registry, AbortSignal.any([gone.signal, lease.revoked])), ownReads: true });
       if (!dialed.ok) {
         if (dialed.cause) o.onError(dialed.cause, { requestId, code: dialed.failure.code });
         return dialed.aborted ? void socket.destroy() : replyFailure(dialed.failure);

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { SocksClient } from 'socks';
 import type { GatewayFailure, Lease, Target, Upstream } from './brain.ts';
+import { OwnReads, ownReads } from './reads.ts';
 import { resolveAndCheck, type Cidr, type LookupFn } from './ssrf.ts';
 
 /**
@@ -54,6 +55,8 @@ export interface OpenTunnelOptions {
   signal?: AbortSignal;
   /** Sees each socket as soon as it exists, so a shutdown can destroy a tunnel mid-handshake. */
   onSocket?: (socket: net.Socket) => void;
+  /** The tunnel's socket reads into a buffer the tunnel owns (reads.ts): for tunnels handed to pipe(). */
+  ownReads?: boolean;
 }
 
 /** CONNECT answers larger than this are not a proxy we want to talk to. */
@@ -122,7 +125,9 @@ function guard<T>(options: OpenTunnelOptions, run: (settle: (r: T | UpstreamErro
 function connectTcp(host: string, port: number, options: OpenTunnelOptions): Promise<{ ok: true; socket: net.Socket } | { ok: false; error: UpstreamError }> {
   return guard<net.Socket>(options, (settle, onFail) => {
     // allowHalfOpen: a tunnel forwards each direction's end separately.
-    const socket = net.connect({ host, port, allowHalfOpen: true });
+    const reads = options.ownReads ? new OwnReads() : undefined;
+    const socket = net.connect({ host, port, allowHalfOpen: true, ...(reads ? { onread: reads.onread } : {}) });
+    if (reads) ownReads(socket, reads);
     options.onSocket?.(socket);
     onFail(() => socket.destroy());
     socket.on('error', () => {}); // errors surface through the handlers below or the consumer's
@@ -242,6 +247,8 @@ export interface DialOptions {
   /** Client gone, lease revoked, shutdown: stop opening. */
   signal: AbortSignal;
   onSocket?: (socket: net.Socket) => void;
+  /** See OpenTunnelOptions.ownReads: tunnels (CONNECT, SOCKS5), not plain HTTP requests. */
+  ownReads?: boolean;
 }
 
 export type DialResult =
@@ -273,6 +280,7 @@ export async function dialTarget(lease: Lease, target: Target, options: DialOpti
     timeoutMs: options.connectTimeoutMs,
     signal: options.signal,
     ...(options.onSocket ? { onSocket: options.onSocket } : {}),
+    ownReads: options.ownReads ?? false,
   });
   if (!opened.ok) {
     if (opened.error.kind !== 'aborted') lease.upstreamFailed(routed.upstream, opened.error);

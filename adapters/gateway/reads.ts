@@ -1,0 +1,74 @@
+import type net from 'node:net';
+
+/**
+ * A tunnel socket's reads into a buffer the tunnel owns (net's `onread`), instead of a fresh 64 KB
+ * allocation per read pushed through the stream machinery: the read goes straight to the other side's
+ * write. On loopback this moved a bulk download from ~0.9 to ~1.15 × squid's throughput (bench:gateway).
+ *
+ * The buffer is read into again as soon as the handler returns, so a handler that could not hand its
+ * bytes to the kernel at once (a pending write still points into the buffer) pauses the socket until
+ * that write completes. Its size adapts: small while the tunnel is quiet (an idle tunnel holds
+ * SMALL_BYTES, not a megabyte) and LARGE_BYTES once reads fill it, back after a run of small reads.
+ *
+ * Until a handler is set (the upstream handshake) reads are copied and pushed into the socket's
+ * readable side as usual, so handshake code reads 'data' as from any socket.
+ */
+
+export const SMALL_BYTES = 16 * 1024;
+export const LARGE_BYTES = 1024 * 1024;
+/** Reads under 1/8 of the large buffer, in a row, before it shrinks back. */
+const SMALL_READS_TO_SHRINK = 8;
+
+/** Called with each read; `bytes` is only valid until the handler returns (or, if it paused, until it resumes). */
+export type ReadHandler = (bytes: Buffer) => void;
+
+export class OwnReads {
+  handler: ReadHandler | undefined;
+  private buffer = Buffer.allocUnsafe(SMALL_BYTES);
+  private smallReads = 0;
+  socket: net.Socket | undefined;
+
+  /** The `onread` option for net.connect. */
+  readonly onread = {
+    buffer: (): Buffer => this.buffer,
+    callback: (nread: number, buf: Uint8Array): boolean => {
+      const bytes = (buf as Buffer).subarray(0, nread);
+      this.adapt(nread);
+      if (this.handler === undefined) return this.socket?.push(Buffer.from(bytes)) ?? true;
+      this.handler(bytes);
+      return !(this.socket?.isPaused() ?? false);
+    },
+  };
+
+  /** The next read's buffer: grows when a read filled the current one, shrinks after a run of small reads. */
+  private adapt(nread: number): void {
+    if (nread === this.buffer.length && this.buffer.length < LARGE_BYTES) {
+      this.buffer = Buffer.allocUnsafe(LARGE_BYTES);
+      this.smallReads = 0;
+    } else if (this.buffer.length === LARGE_BYTES && nread < LARGE_BYTES / 8) {
+      if (++this.smallReads >= SMALL_READS_TO_SHRINK) {
+        this.buffer = Buffer.allocUnsafe(SMALL_BYTES);
+        this.smallReads = 0;
+      }
+    } else {
+      this.smallReads = 0;
+    }
+  }
+
+  /** Bytes this socket's next read goes into (tests). */
+  get bufferBytes(): number {
+    return this.buffer.length;
+  }
+}
+
+const owned = new WeakMap<net.Socket, OwnReads>();
+
+/** Remembers that `socket` was opened with `reads.onread`. */
+export function ownReads(socket: net.Socket, reads: OwnReads): void {
+  reads.socket = socket;
+  owned.set(socket, reads);
+}
+
+export function ownReadsOf(socket: net.Socket): OwnReads | undefined {
+  return owned.get(socket);
+}
