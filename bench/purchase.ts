@@ -3,7 +3,7 @@
  * tx-hash proofs: verify on chain → claim → session → port → respond. Measured side by side with
  * the unpaid quote path (402) of the same endpoint, so the ratio shows what payment handling costs.
  * Runs on PostgreSQL (BENCH_DATABASE_URL / TEST_DATABASE_URL, when set) and then on PGlite, with every
- * projection the product registers. Last line: <store>_purchase_rps, _p50_ms, _p99_ms for each store.
+ * projection the product registers (BENCH_PGLITE=0 skips PGlite). Last line: <store>_purchase_rps, _p50_ms, _p99_ms for each store.
  */
 import pino from 'pino';
 import { fixedClock } from '../src/clock.ts';
@@ -18,7 +18,7 @@ const ADMIN = 'bench-admin-key-0123456789';
 
 if (!process.env.TEST_DATABASE_URL && process.env.BENCH_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.BENCH_DATABASE_URL;
 const chains = await startChains();
-const kinds: Array<'postgres' | 'pglite'> = [...(process.env.TEST_DATABASE_URL ? ['postgres' as const] : []), 'pglite'];
+const kinds: Array<'postgres' | 'pglite'> = [...(process.env.TEST_DATABASE_URL ? ['postgres' as const] : []), ...(process.env.BENCH_PGLITE === '0' ? [] : ['pglite' as const])];
 const results: Array<{ kind: string; projections: number; quote: Result; paid: Result }> = [];
 try {
   for (const kind of kinds) results.push(await measure(kind));
