@@ -3,7 +3,7 @@
  *   append_eps     one writer, one event per append             vs pgbench, 1 client, a one-row INSERT
  *   append16_eps   16 concurrent writers, one event per append  vs pgbench, 16 clients, same INSERT
  *   rebuild_eps    every projection rebuilt together from >= 200k events ($all read once)
- * Ours and pgbench alternate on the same scratch database within the same minute. PostgreSQL comes from
+ * Ours and pgbench alternate on the same scratch database, in BENCH_ROUNDS short rounds each (mean of the rounds). PostgreSQL comes from
  * BENCH_DATABASE_URL / TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres); PGlite
  * runs the same appends and rebuild (BENCH_PGLITE=0 skips it). The last line carries the ratios.
  */
@@ -24,6 +24,8 @@ import { countingStore } from '../test/support/projections.ts';
 
 const WRITERS = 16;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+/** Rounds of pgbench then ours per figure, SECONDS split between them. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const REBUILD_EVENTS = Number(process.env.BENCH_REBUILD_EVENTS ?? 200_000);
 const DEVICES = 1000;
 const run = promisify(execFile);
@@ -51,12 +53,12 @@ async function measureAppends(store: EventStore, writers: number, seconds = SECO
 }
 
 /** pgbench with a one-row INSERT of a comparable row (jsonb payload, bigserial key), its tps. */
-async function pgbench(url: string, clients: number, dir: string): Promise<number> {
+async function pgbench(url: string, clients: number, dir: string, seconds = SECONDS): Promise<number> {
   const script = path.join(dir, 'insert.sql');
   const row = JSON.stringify(report('pgbench', 1).data).replaceAll("'", "''");
   writeFileSync(script, `insert into pgbench_events (stream_id, type, data) values ('device-pgbench', 'DeviceHealthReported', '${row}');\n`);
   const u = new URL(url);
-  const { stdout } = await run('pgbench', ['-n', '-f', script, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(SECONDS),
+  const { stdout } = await run('pgbench', ['-n', '-f', script, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(Math.max(1, Math.round(seconds))),
     '-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username || 'postgres'), u.pathname.slice(1)], { env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } });
   const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout) ?? /tps = ([\d.]+)/.exec(stdout);
   if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`);
@@ -119,10 +121,21 @@ try {
       process.stderr.write('postgres: warming up…\n');
       await measureAppends(store, WRITERS, 1);
       process.stderr.write('postgres: pgbench 1 client, ours 1 writer, pgbench 16 clients, ours 16 writers…\n');
-      const pgbench1 = await pgbench(url.toString(), 1, dir);
-      const append = await measureAppends(store, 1);
-      const pgbench16 = await pgbench(url.toString(), WRITERS, dir);
-      const append16 = await measureAppends(store, WRITERS);
+      // Interleaved in short rounds: this machine's WAL flush time drifts from minute to minute, and a ratio
+      // of two measurements taken a minute apart measured the drift as much as the store.
+      const side = async (clients: number) => {
+        const ours: number[] = [];
+        const theirs: number[] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          theirs.push(await pgbench(url.toString(), clients, dir, SECONDS / ROUNDS));
+          ours.push(await measureAppends(store, clients, SECONDS / ROUNDS));
+        }
+        const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        return { ours: mean(ours), theirs: mean(theirs) };
+      };
+      const one = await side(1);
+      const sixteen = await side(WRITERS);
+      const [pgbench1, append, pgbench16, append16] = [one.theirs, one.ours, sixteen.theirs, sixteen.ours];
       process.stderr.write(`postgres: seeding ${REBUILD_EVENTS} fleet events, then rebuilding every projection…\n`);
       await seedFleet(store, REBUILD_EVENTS);
       const rebuilt = await rebuildAll(database, store);
