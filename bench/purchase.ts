@@ -3,8 +3,11 @@
  * tx-hash proofs: verify on chain → claim → session → port → respond. Measured side by side with
  * the unpaid quote path (402) of the same endpoint, so the ratio shows what payment handling costs.
  * Runs on PostgreSQL (BENCH_DATABASE_URL / TEST_DATABASE_URL, when set) and then on PGlite, with every
- * projection the product registers (BENCH_PGLITE=0 skips PGlite). Last line: <store>_purchase_rps, _p50_ms, _p99_ms for each store.
+ * projection the product registers (BENCH_PGLITE=0 skips PGlite; BENCH_CPU_PROF=dir profiles the paid purchases). Last line: <store>_purchase_rps, _p50_ms, _p99_ms for each store.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
+import path from 'node:path';
 import pino from 'pino';
 import { fixedClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
@@ -61,11 +64,13 @@ async function measure(kind: 'postgres' | 'pglite') {
       if (res.status !== 402) throw new Error(`quote: ${res.status}`);
     });
     let next = 0;
+    const profile = await profiler(kind);
     const paid = await run(PURCHASES, async () => {
       const res = await fetch(order, { headers: { 'payment-signature': proofs[next++]! } });
       const body = await res.text();
       if (res.status !== 200) throw new Error(`purchase: ${res.status} ${body}`);
     });
+    await profile.stop();
     return { kind, projections: service.infra.projector.projections.length, quote, paid };
   } finally {
     await service.stop();
@@ -74,6 +79,25 @@ async function measure(kind: 'postgres' | 'pglite') {
 }
 
 interface Result { rps: number; p50: number; p99: number }
+
+/** BENCH_CPU_PROF=dir: a CPU profile of the paid purchases alone (not the setup or the payments made beforehand). */
+async function profiler(kind: string): Promise<{ stop(): Promise<void> }> {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir) return { stop: async () => {} };
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string) => new Promise<any>((resolve, reject) => session.post(method, (e, r) => (e ? reject(e) : resolve(r))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await post('Profiler.stop');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, `purchase-${kind}.cpuprofile`), JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
 
 async function run(total: number, once: () => Promise<void>): Promise<Result> {
   const latencies: number[] = [];

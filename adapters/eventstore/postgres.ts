@@ -28,6 +28,7 @@ const IDLE_POLL_MS = 1000;
 const HELD_BACK_MAX_MS = 100;
 /** Least time between two NOTIFYs of one store: the latency a burst adds for subscribers elsewhere. */
 const NOTIFY_SPACING_MS = 5;
+const APPENDED_CHANNEL = 'es_appended';
 
 /** Group commit bounds: appends in flight alone or as groups, and a group's size (an append larger than MAX_GROUPED_EVENTS goes alone). */
 const MAX_GROUPS_IN_FLIGHT = 3;
@@ -82,7 +83,7 @@ export class PostgresEventStore implements EventStore {
     await migrate(database.db, eventStoreMigrations);
     const store = new PostgresEventStore(database);
     // Appends from other processes arrive by NOTIFY; ours are signalled in-process at once.
-    if (database.kind === 'postgres') store.stopListening = await database.listen('es_appended', () => store.local.emit('appended'));
+    if (database.kind === 'postgres') store.stopListening = await database.listen(APPENDED_CHANNEL, () => store.local.emit('appended'));
     return store;
   }
 
@@ -297,7 +298,7 @@ export class PostgresEventStore implements EventStore {
    * a millisecond apart, not one each (each is a round trip and a commit on the notify queue's lock).
    */
   private notifyOthers(): void {
-    if (this.database.kind !== 'postgres') return;
+    if (this.database.kind !== 'postgres' || !this.database.othersListening(APPENDED_CHANNEL)) return;
     if (this.notifyPending) {
       // it may have been sent before this append committed: send one more after it, or a listener that read in between waits for its poll
       this.notifyAgain = true;
@@ -306,7 +307,7 @@ export class PostgresEventStore implements EventStore {
     this.notifyPending = true;
     const send = (): void => {
       this.lastNotifyAt = performance.now();
-      sql`select pg_notify('es_appended', '')`.execute(this.database.db)
+      sql`select pg_notify(${APPENDED_CHANNEL}, '')`.execute(this.database.db)
         .catch(() => {}) // best effort: subscribers also poll
         .finally(() => {
           this.notifyPending = false;

@@ -85,9 +85,10 @@ export class ProgressBroadcast {
   private pending = false;
   private again = false;
 
-  constructor(private readonly db: Db, private readonly snapshot: () => Map<string, bigint>) {}
+  constructor(private readonly db: Db, private readonly snapshot: () => Map<string, bigint>, private readonly othersListening: () => boolean = () => true) {}
 
   publish(): void {
+    if (!this.othersListening()) return; // no api-only process waits on this database
     if (this.pending) {
       this.again = true;
       return;

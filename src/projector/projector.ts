@@ -7,7 +7,7 @@ import type { Projection } from '../../projections/projection.ts';
 import { checkpointMigrations, lockProjections, readCheckpoints, resetCheckpoint } from './checkpoints.ts';
 import { Feed } from './feed.ts';
 import { Lane, type LaneContext, type LaneState } from './lane.ts';
-import { ProgressBroadcast, RemoteProgress } from './progress.ts';
+import { PROGRESS_CHANNEL, ProgressBroadcast, RemoteProgress } from './progress.ts';
 
 export interface ProjectorLogger {
   info(obj: object, msg?: string): void;
@@ -23,7 +23,7 @@ export interface ProjectorOptions {
   stallMs?: number;
   logger?: ProjectorLogger;
   /** Enables pushed progress across processes (LISTEN/NOTIFY) and skipping the WAL flush of projection commits. */
-  database?: Pick<Database, 'kind' | 'listen'>;
+  database?: Pick<Database, 'kind' | 'listen' | 'othersListening'>;
 }
 
 export interface ProjectionStatus {
@@ -61,7 +61,10 @@ export class Projector {
     this.all = [...projections];
     this.changed.setMaxListeners(0);
     this.remote = new RemoteProgress(db, options.database);
-    if (options.database?.kind === 'postgres') this.broadcast = new ProgressBroadcast(db, () => this.localProgress());
+    if (options.database?.kind === 'postgres') {
+      const database = options.database;
+      this.broadcast = new ProgressBroadcast(db, () => this.localProgress(), () => database.othersListening(PROGRESS_CHANNEL));
+    }
   }
 
   get projections(): readonly Projection[] {

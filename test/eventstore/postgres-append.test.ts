@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { openPostgres } from '../../adapters/db/database.ts';
+import pg from 'pg';
+import { LISTENERS_RECHECK_MS, openPostgres } from '../../adapters/db/database.ts';
 import { PostgresEventStore } from '../../adapters/eventstore/postgres.ts';
 import { WrongExpectedVersion } from '../../adapters/eventstore/port.ts';
 import { collect, ev, uniqueStream } from '../support/events.ts';
@@ -114,6 +115,42 @@ for (const kind of await databaseKinds()) {
         // a 1 s poll alone would average ~500 ms; pushed, every one arrives within a few round trips
         for (const d of delays) expect(d).to.be.below(400);
       }));
+
+      it('sends no NOTIFY while no other process listens, and notifies again as soon as one does', async () => {
+        const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+        const appendSome = async () => {
+          for (let i = 0; i < 5; i++) {
+            await store.append(uniqueStream(), [ev('Quiet')], { expectedRevision: 'no_stream' });
+            await sleep(20);
+          }
+          await sleep(150);
+        };
+        // a bare LISTEN (not a store's): hears every NOTIFY on the channel, and does not count as a listener
+        const spy = new pg.Client({ connectionString: t.url! });
+        await spy.connect();
+        let heard = 0;
+        spy.on('notification', () => heard++);
+        await spy.query('LISTEN es_appended');
+        try {
+          await store.append(uniqueStream(), [ev('First')], { expectedRevision: 'no_stream' }); // the store asks who listens
+          await sleep(LISTENERS_RECHECK_MS + 200);
+          heard = 0;
+          await appendSome();
+          expect(heard, 'NOTIFYs with nobody else listening').to.equal(0);
+          const other = await openPostgres(t.url!);
+          const elsewhere = await PostgresEventStore.open(other);
+          try {
+            // it announced itself: no waiting for the store's next recheck
+            await appendSome();
+            expect(heard, 'NOTIFYs once another process listens').to.be.greaterThan(0);
+          } finally {
+            await elsewhere.close();
+            await other.close();
+          }
+        } finally {
+          await spy.end();
+        }
+      });
 
       it('wakes it for an append that lands while the previous NOTIFY is still in flight', () => withRemoteWriter(async (elsewhere, arrival) => {
         let worst = 0;

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { openPostgres, type Database } from '../../adapters/db/database.ts';
 import { PostgresEventStore } from '../../adapters/eventstore/postgres.ts';
 import type { EventStore } from '../../adapters/eventstore/port.ts';
 import { Projector } from '../../src/projector/projector.ts';
@@ -36,8 +37,16 @@ for (const kind of await databaseKinds()) {
       t = await createTestDatabase(kind);
       store = await PostgresEventStore.open(t.database);
     });
+    /** An api-only process's own connections (its LISTEN is another process's, as far as PostgreSQL can tell). */
+    const elsewhere: Database[] = [];
+    const apiOnlyDatabase = async () => {
+      const database = await openPostgres(t.url!);
+      elsewhere.push(database);
+      return database;
+    };
     afterEach(async () => {
       await Promise.all(projectors.splice(0).map((p) => p.stop()));
+      await Promise.all(elsewhere.splice(0).map((d) => d.close()));
       await store.close();
       await t.dispose();
     });
@@ -148,7 +157,8 @@ for (const kind of await databaseKinds()) {
         const others = recorder('others', { types: ['Other'] });
         const running = projector(t.database.db, store, [ticks, others], { database: t.database });
         await running.start();
-        const apiOnly = projector(t.database.db, store, [ticks, others], { database: t.database });
+        const api = await apiOnlyDatabase();
+        const apiOnly = projector(api.db, store, [ticks, others], { database: api });
         expect(await apiOnly.waitFor(-1n, ['ticks'], 1000)).to.equal(true); // answers at once, and is listening from here on
         const position = await appendTicks(store, 1);
         expect(await running.waitFor(position, ['ticks', 'others'], 3000)).to.equal(true);
@@ -164,7 +174,8 @@ for (const kind of await databaseKinds()) {
         const others = recorder('others', { types: ['Other'] });
         const running = projector(t.database.db, store, [ticks, others], { database: t.database });
         await running.start();
-        const apiOnly = projector(t.database.db, store, [ticks, others], { database: t.database });
+        const api = await apiOnlyDatabase();
+        const apiOnly = projector(api.db, store, [ticks, others], { database: api });
         expect(await apiOnly.waitFor(-1n, ['ticks'], 1000)).to.equal(true); // listening from here on
         for (let i = 0; i < 5; i++) {
           const position = await appendTicks(store, 1);
