@@ -16,8 +16,15 @@ import type net from 'node:net';
 
 export const SMALL_BYTES = 16 * 1024;
 export const LARGE_BYTES = 1024 * 1024;
-/** Reads under 1/8 of the large buffer, in a row, before it shrinks back. */
-const SMALL_READS_TO_SHRINK = 8;
+/** Large buffers held at once by the whole process: bulk tunnels beyond it read in small ones (memory stays bounded). */
+export const MAX_LARGE_BUFFERS = 256;
+
+/** How many large buffers may be held at once, shared by the tunnels that draw on it. */
+export class LargeBufferQuota {
+  held = 0;
+  constructor(readonly limit: number = MAX_LARGE_BUFFERS) {}
+}
+const processQuota = new LargeBufferQuota();
 
 /** Called with each read; `bytes` is only valid until the handler returns (or, if it paused, until it resumes). */
 export type ReadHandler = (bytes: Buffer) => void;
@@ -25,8 +32,9 @@ export type ReadHandler = (bytes: Buffer) => void;
 export class OwnReads {
   handler: ReadHandler | undefined;
   private buffer = Buffer.allocUnsafe(SMALL_BYTES);
-  private smallReads = 0;
   socket: net.Socket | undefined;
+
+  constructor(private readonly quota: LargeBufferQuota = processQuota) {}
 
   /** The `onread` option for net.connect. */
   readonly onread = {
@@ -40,19 +48,25 @@ export class OwnReads {
     },
   };
 
-  /** The next read's buffer: grows when a read filled the current one, shrinks after a run of small reads. */
+  /**
+   * The next read's buffer: large when a read filled the small one (and the quota has room), small again
+   * after a read under 1/8 of it — the end of a burst, so a tunnel that goes quiet holds the small one.
+   */
   private adapt(nread: number): void {
-    if (nread === this.buffer.length && this.buffer.length < LARGE_BYTES) {
+    const large = this.buffer.length === LARGE_BYTES;
+    if (!large && nread === this.buffer.length && this.quota.held < this.quota.limit) {
+      this.quota.held++;
       this.buffer = Buffer.allocUnsafe(LARGE_BYTES);
-      this.smallReads = 0;
-    } else if (this.buffer.length === LARGE_BYTES && nread < LARGE_BYTES / 8) {
-      if (++this.smallReads >= SMALL_READS_TO_SHRINK) {
-        this.buffer = Buffer.allocUnsafe(SMALL_BYTES);
-        this.smallReads = 0;
-      }
-    } else {
-      this.smallReads = 0;
+    } else if (large && nread < LARGE_BYTES / 8) {
+      this.release();
     }
+  }
+
+  /** Back to the small buffer, the large one's place in the quota given back (also when the socket closes). */
+  release(): void {
+    if (this.buffer.length !== LARGE_BYTES) return;
+    this.quota.held--;
+    this.buffer = Buffer.allocUnsafe(SMALL_BYTES);
   }
 
   /** Bytes this socket's next read goes into (tests). */
@@ -67,6 +81,7 @@ const owned = new WeakMap<net.Socket, OwnReads>();
 export function ownReads(socket: net.Socket, reads: OwnReads): void {
   reads.socket = socket;
   owned.set(socket, reads);
+  socket.once('close', () => reads.release());
 }
 
 export function ownReadsOf(socket: net.Socket): OwnReads | undefined {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
 import { BatchedMeter, pipe, type PipeOptions, type PipeResult } from '../../../adapters/gateway/pipe.ts';
-import { LARGE_BYTES, OwnReads, ownReads, SMALL_BYTES } from '../../../adapters/gateway/reads.ts';
+import { LARGE_BYTES, LargeBufferQuota, OwnReads, ownReads, SMALL_BYTES } from '../../../adapters/gateway/reads.ts';
 import { pattern, waitFor } from './helpers.ts';
 
 /**
@@ -153,9 +153,12 @@ describe('gateway tunnels reading into their own buffer', function () {
     r.clientApp.on('data', (c: Buffer) => chunks.push(c));
     const done = r.start();
     await waitFor(() => Buffer.concat(chunks).toString() === '220 ready\r\n', 'the greeting at the client');
+    let largest = 0;
+    const sampler = setInterval(() => { largest = Math.max(largest, r!.reads.bufferBytes); }, 1);
     r.targetApp.write(pattern(8 * 1024 * 1024));
     await waitFor(() => Buffer.concat(chunks).length === 11 + 8 * 1024 * 1024, 'the bulk at the client');
-    expect(r.reads.bufferBytes).to.equal(LARGE_BYTES);
+    clearInterval(sampler);
+    expect(largest, 'a large buffer for the bulk').to.equal(LARGE_BYTES);
     for (let i = 0; i < 12; i++) {
       r.targetApp.write(`line ${i}\r\n`);
       await new Promise((res) => setTimeout(res, 5));
@@ -166,5 +169,30 @@ describe('gateway tunnels reading into their own buffer', function () {
     r.targetApp.end();
     r.clientApp.end();
     await done;
+  });
+
+  it('holds no more large buffers than its quota, and gives them back at the end of a burst and on close', async () => {
+    const quota = new LargeBufferQuota(1);
+    const [a, b] = [new OwnReads(quota), new OwnReads(quota)];
+    for (const reads of [a, b]) reads.handler = () => {};
+    const read = (reads: OwnReads, n: number) => reads.onread.callback(n, reads.onread.buffer());
+    read(a, SMALL_BYTES); // a read that fills the small buffer: the next one is large
+    read(b, SMALL_BYTES); // the quota is taken: b stays small
+    expect([a.bufferBytes, b.bufferBytes, quota.held]).to.deep.equal([LARGE_BYTES, SMALL_BYTES, 1]);
+    read(a, LARGE_BYTES / 2); // still a burst
+    expect(a.bufferBytes).to.equal(LARGE_BYTES);
+    read(a, 100); // the burst ended: back to small, its place in the quota free
+    read(b, SMALL_BYTES);
+    expect([a.bufferBytes, b.bufferBytes, quota.held]).to.deep.equal([SMALL_BYTES, LARGE_BYTES, 1]);
+    // a tunnel closing with a large buffer gives its place back
+    r = await rig();
+    const reads = r.reads;
+    r.clientApp.pause(); // the tunnel stalls mid-burst, holding its large buffer
+    r.targetApp.write(pattern(16 * 1024 * 1024));
+    const done = r.start();
+    await waitFor(() => reads.bufferBytes === LARGE_BYTES, 'the tunnel to take a large buffer');
+    r.clientApp.destroy();
+    await done;
+    expect(reads.bufferBytes).to.equal(SMALL_BYTES);
   });
 });
