@@ -38,7 +38,7 @@ for (const kind of await databaseKinds()) {
 
     it('a transaction aborted between applying a batch and storing its checkpoint leaves the read model equal to a clean rebuild', async () => {
       const db = t.database.db;
-      const first = new Projector(db, store, projections, { maxBatch: 50, retryDelayMs: 10 });
+      const first = new Projector(db, store, projections, { database: t.database, maxBatch: 50, retryDelayMs: 10 });
       await first.migrate();
       // The crash: once the projector is halfway, every checkpoint write fails after the batch was applied.
       const halfway = (await readAllPositions(store))[800]!;
@@ -57,13 +57,13 @@ for (const kind of await databaseKinds()) {
       expect(stuckAt <= halfway && stuckAt > 0n).to.equal(true);
 
       await sql`drop trigger crash on projection_checkpoints`.execute(db);
-      const second = new Projector(db, store, projections, { maxBatch: 50 });
+      const second = new Projector(db, store, projections, { database: t.database, maxBatch: 50 });
       await second.start();
       expect(await second.waitFor(head, undefined, 20_000)).to.equal(true);
       await second.stop();
       const resumed = await snapshot(db);
 
-      await new Projector(db, store, projections).rebuild(['devices']);
+      await new Projector(db, store, projections, { database: t.database }).rebuild(['devices']);
       const rebuilt = await snapshot(db);
       expect(resumed).to.have.length(40);
       expect(resumed).to.deep.equal(rebuilt);
@@ -73,8 +73,8 @@ for (const kind of await databaseKinds()) {
 
     it('two projectors racing over the same read model never apply an event twice', async () => {
       const db = t.database.db;
-      const a = new Projector(db, store, projections, { maxBatch: 7 });
-      const b = new Projector(db, store, projections, { maxBatch: 11 });
+      const a = new Projector(db, store, projections, { database: t.database, maxBatch: 7 });
+      const b = new Projector(db, store, projections, { database: t.database, maxBatch: 11 });
       await Promise.all([a.start(), b.start()]);
       expect(await a.waitFor(head, undefined, 30_000)).to.equal(true);
       await Promise.all([a.stop(), b.stop()]);
@@ -86,7 +86,7 @@ for (const kind of await databaseKinds()) {
     if (kind === 'postgres') {
       it('a projector process killed with SIGKILL mid-batch resumes to the same read model as a clean rebuild', async () => {
         const db = t.database.db;
-        await new Projector(db, store, projections).migrate();
+        await new Projector(db, store, projections, { database: t.database }).migrate();
         const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/projector-child.ts'], {
           env: { ...process.env, CHILD_DATABASE_URL: t.url!, CHILD_MAX_BATCH: '20' },
           stdio: ['ignore', 'ignore', 'inherit'],
@@ -98,7 +98,7 @@ for (const kind of await databaseKinds()) {
         const killedAt = await readCheckpoint(db, 'devices');
         expect(killedAt < head, 'the child should not have finished before it was killed').to.equal(true);
 
-        const resume = new Projector(db, store, projections, { maxBatch: 20 });
+        const resume = new Projector(db, store, projections, { database: t.database, maxBatch: 20 });
         await resume.start();
         expect(await resume.waitFor(head, undefined, 30_000)).to.equal(true);
         await resume.stop();

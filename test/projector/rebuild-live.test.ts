@@ -27,7 +27,7 @@ for (const kind of (await databaseKinds()).filter((k) => k === 'postgres')) {
 
     it('neither the rebuild nor the live lane fails on the other\'s writes, and the result equals a quiet rebuild', async () => {
       const db = t.database.db;
-      const live = new Projector(db, store, projections, { maxBatch: 20, retryDelayMs: 10 });
+      const live = new Projector(db, store, projections, { database: t.database, maxBatch: 20, retryDelayMs: 10 });
       await live.start();
       let n = 0;
       // each claim is a plain insert in x402_payments: applying one twice is a duplicate key
@@ -58,7 +58,7 @@ for (const kind of (await databaseKinds()).filter((k) => k === 'postgres')) {
       const rows = async () => (await sql`select claim_key, transaction from x402_payments order by claim_key`.execute(db)).rows;
       const raced = await rows();
       expect(raced.length).to.be.greaterThan(800);
-      await new Projector(db, store, projections).rebuild(['sessions']);
+      await new Projector(db, store, projections, { database: t.database }).rebuild(['sessions']);
       expect(raced).to.deep.equal(await rows());
     });
   });

@@ -13,4 +13,4 @@ const slow = {
     await new Promise((r) => setTimeout(r, 5));
   },
 };
-await new Projector(database.db, store, [slow], { maxBatch: Number(process.env.CHILD_MAX_BATCH ?? 20) }).start();
+await new Projector(database.db, store, [slow], { database, maxBatch: Number(process.env.CHILD_MAX_BATCH ?? 20) }).start();
