@@ -43,11 +43,15 @@ interface AppendedRow {
   last_position: bigint;
 }
 
-interface Grouped {
+/** One append as the SQL functions take it: the stream, the expected revision as text, the events' JSON. */
+interface Append {
   streamId: string;
   expected: string;
   payload: string;
   events: number;
+}
+
+interface Grouped extends Append {
   resolve(row: AppendedRow): void;
   reject(error: unknown): void;
 }
@@ -92,15 +96,15 @@ export class PostgresEventStore implements EventStore {
       throw new RangeError(`an append carries 1 to ${MAX_EVENTS_PER_APPEND} events, got ${events.length}`);
     }
     const payload = eventJsonText(events.map((e) => ({ id: e.id ?? uuidv7(), type: e.type, data: e.data, metadata: e.metadata })));
+    const item: Append = { streamId, expected: String(expectedRevision), payload, events: events.length };
     for (let attempt = 0; ; attempt++) {
       try {
         // After a unique violation (a concurrent append won the revision, or these ids exist) or an
         // expected revision that did not match, the careful form answers a repeat with its first result,
         // or reports the wrong expected version.
         const careful = attempt > 0;
-        const item = { streamId, expected: String(expectedRevision), payload, events: events.length };
         const row = careful
-          ? await this.appendAlone(streamId, String(expectedRevision), payload)
+          ? await this.appendCareful(item)
           : this.database.kind === 'postgres' && events.length <= MAX_GROUPED_EVENTS
             ? await this.appendGrouped(item)
             : await this.appendOne(item);
@@ -122,12 +126,12 @@ export class PostgresEventStore implements EventStore {
   }
 
   /** The careful form (es_append): checks for a repeat of the same ids before reporting a conflict. */
-  private async appendAlone(streamId: string, expected: string, payload: string): Promise<AppendedRow> {
+  private async appendCareful({ streamId, expected, payload }: Append): Promise<AppendedRow> {
     const result = await sql<AppendedRow>`select * from es_append(${streamId}, ${expected}, ${payload}::jsonb, true)`.execute(this.database.db);
     return result.rows[0]!;
   }
 
-  private async appendOne(item: Omit<Grouped, 'resolve' | 'reject'>): Promise<AppendedRow> {
+  private async appendOne(item: Append): Promise<AppendedRow> {
     const [outcome] = await this.appendMany([item]);
     if (outcome instanceof Error) throw outcome;
     return outcome!;
@@ -138,7 +142,7 @@ export class PostgresEventStore implements EventStore {
    * expected revision does not match is left out and comes back as MISMATCH (the careful form then tells
    * a repeat from a conflict); a unique violation fails the whole statement, so each append is all or nothing.
    */
-  private async appendMany(items: ReadonlyArray<Omit<Grouped, 'resolve' | 'reject'>>): Promise<Array<AppendedRow | Error>> {
+  private async appendMany(items: readonly Append[]): Promise<Array<AppendedRow | Error>> {
     const result = await sql<{ idx: number; next_revision: bigint | null; last_position: bigint | null }>`select * from es_append_many(${itemsJson(items)}::jsonb)`.execute(this.database.db);
     const outcomes: Array<AppendedRow | Error> = items.map(() => Object.assign(new Error('expected revision did not match'), { code: MISMATCH }));
     for (const row of result.rows) {
@@ -149,10 +153,11 @@ export class PostgresEventStore implements EventStore {
 
   /**
    * Group commit. An append goes out at once when few are in flight; appends arriving meanwhile wait and go
-   * together in one es_append_batch, one transaction and one WAL flush, each in its own subtransaction with
-   * its own result or error (the same codes as alone, so the retry rules above stay as they are).
+   * together in one es_append_many, one transaction and one WAL flush. Each gets its own result or error
+   * (the same codes as alone, so the retry rules above stay as they are): when the statement fails as a
+   * whole, the group runs again in es_append_batch, one subtransaction per append (sendGroup).
    */
-  private appendGrouped(item: Omit<Grouped, 'resolve' | 'reject'>): Promise<AppendedRow> {
+  private appendGrouped(item: Append): Promise<AppendedRow> {
     return new Promise((resolve, reject) => {
       this.grouped.push({ ...item, resolve, reject });
       this.sendGrouped();
@@ -368,7 +373,7 @@ export class PostgresEventStore implements EventStore {
 }
 
 /** Appends as the functions and the fast statement take them: [{"s": stream, "e": expected, "v": events}]. */
-function itemsJson(items: ReadonlyArray<Pick<Grouped, 'streamId' | 'expected' | 'payload'>>): string {
+function itemsJson(items: readonly Append[]): string {
   return `[${items.map((g) => `{"s":${JSON.stringify(g.streamId)},"e":${JSON.stringify(g.expected)},"v":${g.payload}}`).join(',')}]`;
 }
 
