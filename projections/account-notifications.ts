@@ -131,10 +131,15 @@ async function portsOfFlipping(trx: Db, reports: ReadonlyArray<RecordedEvent & D
     if (before !== undefined && before !== d.online) flipping.add(d.deviceId);
     state.set(d.deviceId, d.online);
   }
-  const ports = new Map<string, NoticePort[]>([...flipping].map((id) => [id, []]));
-  if (flipping.size === 0) return ports;
+  return activePorts(trx, [...flipping]);
+}
+
+/** The active ports of these devices, each device's by port id (every device asked for has an entry). */
+async function activePorts(trx: Db, deviceIds: string[]): Promise<Map<string, NoticePort[]>> {
+  const ports = new Map<string, NoticePort[]>(deviceIds.map((id) => [id, []]));
+  if (deviceIds.length === 0) return ports;
   const rows = await trx.selectFrom('account_notice_ports').select(['device_id', 'port_id', 'account_id', 'display_name'])
-    .where('device_id', 'in', [...flipping]).where('active', '=', true).orderBy('port_id').execute();
+    .where('device_id', 'in', deviceIds).where('active', '=', true).orderBy('port_id').execute();
   for (const r of rows) ports.get(r.device_id as string)!.push(r as NoticePort);
   return ports;
 }
@@ -145,8 +150,7 @@ async function deviceReported(trx: Db, e: RecordedEvent & DeviceHealthReported, 
   online.set(d.deviceId, d.online);
   touched.add(d.deviceId);
   if (before === undefined || before === d.online) return;
-  const ports = portsAhead.get(d.deviceId)
-    ?? await trx.selectFrom('account_notice_ports').select(['port_id', 'account_id', 'display_name']).where('device_id', '=', d.deviceId).where('active', '=', true).orderBy('port_id').execute() as NoticePort[];
+  const ports = portsAhead.get(d.deviceId) ?? (await activePorts(trx, [d.deviceId])).get(d.deviceId)!;
   for (const p of ports) {
     await raise(trx, e, p.account_id, `${d.online ? 'port_online' : 'port_offline'}:${p.port_id}`, portNotice(d.online, p.display_name), d.reportedAt, { type: 'Port', id: p.port_id }, { deviceId: d.deviceId, portId: p.port_id });
   }
