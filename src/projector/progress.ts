@@ -85,7 +85,7 @@ export class ProgressBroadcast {
   private pending = false;
   private again = false;
 
-  constructor(private readonly db: Db, private readonly snapshot: () => Map<string, bigint>, private readonly othersListening: () => boolean = () => true) {}
+  constructor(private readonly db: Db, private readonly snapshot: () => Map<string, bigint>, private readonly othersListening: () => boolean) {}
 
   publish(): void {
     if (!this.othersListening()) return; // no api-only process waits on this database

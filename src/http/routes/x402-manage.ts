@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { paymentResponseHeader } from '../../../adapters/payments/headers.ts';
 import { formatGb, formatUsdc, trafficPriceMicro, type Tier } from '../../../domain/pricing/pricing.ts';
@@ -139,7 +139,7 @@ export function x402ManageRouter(ctx: X402Context): Router {
     });
   });
 
-  const portSession = (session: { expires_at: Date | string }, req: import('express').Request) => ({ expiresAt: session.expires_at, now: infra.clock.now(), base: publicBase(ctx, req) });
+  const portSession = (session: { expires_at: Date | string }, req: Request) => ({ expiresAt: session.expires_at, now: infra.clock.now(), base: publicBase(ctx, req) });
 
   async function online(deviceId: string): Promise<boolean> {
     const device = await findDevice(infra.database.db, deviceId);
