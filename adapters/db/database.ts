@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { PgliteDialect } from './pglite-dialect.ts';
 
@@ -22,6 +22,11 @@ export interface Database {
    * learns at its next recheck, and the new listener has its fallback poll meanwhile). Always false on PGlite.
    */
   othersListening(channel: string): boolean;
+  /**
+   * A hot statement by name: on pg it is prepared once per connection and its plan kept (Kysely sends every
+   * query unnamed, parsed and planned each time). PGlite runs it as any other query.
+   */
+  prepared<R>(name: string, text: string, values: readonly unknown[]): Promise<R[]>;
   close(): Promise<void>;
 }
 
@@ -95,6 +100,9 @@ export async function openPostgres(connectionString: string, options: { poolSize
       }
       return entry.others;
     },
+    async prepared<R>(name: string, text: string, values: readonly unknown[]) {
+      return (await pool.query({ name, text, values: [...values] })).rows as R[];
+    },
     async close() { await db.destroy(); },
   };
 }
@@ -111,6 +119,10 @@ export async function openPglite(dataDir?: string): Promise<Database> {
       return async () => { if (!pglite.closed) await unlisten(); };
     },
     othersListening: () => false,
+    async prepared<R>(_name: string, text: string, values: readonly unknown[]) {
+      // through Kysely's driver: PGlite is one connection, and its mutex keeps this out of an open transaction
+      return (await db.executeQuery<R>(CompiledQuery.raw(text, [...values]))).rows;
+    },
     async close() { await db.destroy(); },
   };
 }

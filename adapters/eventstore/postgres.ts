@@ -131,10 +131,18 @@ export class PostgresEventStore implements EventStore {
     return result.rows[0]!;
   }
 
+  /**
+   * One append alone: a plain INSERT … SELECT prepared once per connection, so its plan is kept. The
+   * same rules as es_append_many (revision from the stream's newest, unique indexes decide races, no row
+   * inserted when the expected revision does not match), with a far smaller plan to start per call.
+   */
   private async appendOne(item: Append): Promise<AppendedRow> {
-    const [outcome] = await this.appendMany([item]);
-    if (outcome instanceof Error) throw outcome;
-    return outcome!;
+    const [mode, revision] = expectedParts(item.expected);
+    const rows = await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_one', APPEND_ONE, [item.streamId, mode, revision, item.payload]);
+    if (rows.length === 0) throw Object.assign(new Error('expected revision did not match'), { code: MISMATCH });
+    let last = rows[0]!;
+    for (const row of rows) if (row.position > last.position) last = row;
+    return { next_revision: last.revision, last_position: last.position };
   }
 
   /**
@@ -180,12 +188,10 @@ export class PostgresEventStore implements EventStore {
 
   private async sendGroup(group: Grouped[]): Promise<void> {
     try {
-      const outcomes = await this.appendMany(group).catch(async (error: unknown) => {
-        // One statement fails as a whole; alone, the append retries careful. Grouped, each append runs
-        // again in its own subtransaction (es_append_batch) so only the one at fault fails.
-        if (group.length === 1) throw error;
-        return this.appendSeparately(group);
-      });
+      // Alone, an append that fails retries careful (its caller's loop); grouped, a statement failing as a
+      // whole runs again in es_append_batch, one subtransaction per append, so only the one at fault fails.
+      if (group.length === 1) return group[0]!.resolve(await this.appendOne(group[0]!));
+      const outcomes = await this.appendMany(group).catch(() => this.appendSeparately(group));
       for (const [i, g] of group.entries()) {
         const outcome = outcomes[i]!;
         if (outcome instanceof Error) g.reject(outcome);
@@ -370,6 +376,23 @@ export class PostgresEventStore implements EventStore {
     const rows = first.position === null ? [] : result.rows;
     return { rows, horizon: first.horizon, heldBack: first.top !== null && first.top >= first.horizon };
   }
+}
+
+/**
+ * One append's INSERT ($1 stream, $2 'any' | 'no_stream' | 'stream_exists' | 'exact', $3 the exact revision,
+ * $4 the events). The expected revision comes as a mode and a number, never one text cast to bigint: a plan
+ * for known values may fold every CASE arm, and 'any'::bigint would fail there. Positions start at xid * 65536.
+ */
+const APPEND_ONE = `
+  with r as (select coalesce(max(x.revision), -1) as cur from es_events x where x.stream_id = $1)
+  insert into es_events (position, stream_id, revision, event_id, type, data, metadata)
+  select pg_current_xact_id()::text::bigint * 65536 + e.n - 1, $1, r.cur + e.n, (e.ev->>'id')::uuid, e.ev->>'type', e.ev->'data', e.ev->'metadata'
+  from r cross join lateral jsonb_array_elements($4::jsonb) with ordinality e(ev, n)
+  where case $2::text when 'any' then true when 'no_stream' then r.cur = -1 when 'stream_exists' then r.cur >= 0 else r.cur = $3::bigint end
+  returning revision, position`;
+
+function expectedParts(expected: string): [string, string | null] {
+  return expected === 'any' || expected === 'no_stream' || expected === 'stream_exists' ? [expected, null] : ['exact', expected];
 }
 
 /** Appends as the functions and the fast statement take them: [{"s": stream, "e": expected, "v": events}]. */
