@@ -13,6 +13,7 @@ import { PostgresEventStore } from '../adapters/eventstore/postgres.ts';
 import { projections } from '../projections/index.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import { AggregateCache } from './commands/aggregates.ts';
 import { Projector } from './projector/projector.ts';
 import type { Keyring } from '../adapters/secrets/keyring.ts';
 import { loadKeyring } from './fleet/secrets.ts';
@@ -32,6 +33,8 @@ export interface Infrastructure {
   events: EventEmitter;
   /** Seals and opens device secrets (src/fleet/secrets.ts). */
   secrets: Keyring;
+  /** The folds of streams this process last wrote, so its next command there needs no read (commands/handle.ts). */
+  aggregates: AggregateCache;
   close(): Promise<void>;
 }
 
@@ -64,7 +67,7 @@ export async function openInfrastructure(config: Config, clock: Clock, logger: L
     await projector.migrate();
     logger.info({ database: database.kind, eventStore: store.kind, coordination: kv.kind }, 'infrastructure ready');
     return {
-      config, clock, logger, database, store, kv, projector, payments, secrets, events: new EventEmitter().setMaxListeners(0),
+      config, clock, logger, database, store, kv, projector, payments, secrets, events: new EventEmitter().setMaxListeners(0), aggregates: new AggregateCache(),
       async close() {
         await projector.stop();
         for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'close failed'));

@@ -3,7 +3,7 @@ import { fleetDecider } from '../../domain/fleet/decide.ts';
 import { deviceStreamId } from '../../domain/fleet/events.ts';
 import type { Tier } from '../../domain/pricing/pricing.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
-import { freeDevices } from '../../projections/devices.ts';
+import { freeDevices, type FreeDevice } from '../../projections/devices.ts';
 import { handleCommand, type CommandOrigin } from '../commands/handle.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 
@@ -14,6 +14,8 @@ export interface SlotRequest {
   carrier: string | null;
   tier: Tier;
   exclude?: string[];
+  /** Devices the caller read from the read model just before (the stock check): the first round tries them. */
+  candidates?: readonly FreeDevice[];
 }
 
 /**
@@ -25,7 +27,7 @@ export async function takeSlot(infra: Infrastructure, request: SlotRequest, orig
   const tried = new Set(request.exclude ?? []);
   const claiming = claimsInFlight(infra);
   for (let round = 0; round < 3; round++) {
-    const candidates = await freeDevices(infra.database.db, { ...request, exclude: [...tried] });
+    const candidates = round === 0 && request.candidates ? request.candidates.filter((c) => !tried.has(c.device_id)) : await freeDevices(infra.database.db, { ...request, exclude: [...tried] });
     if (candidates.length === 0) return null;
     // Concurrent buyers all see the same best device and would race on its stream (each loser reloads and
     // retries): a device another purchase in this process is claiming right now goes last. A stable sort, so

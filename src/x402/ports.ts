@@ -4,6 +4,7 @@ import { sessionDecider, type NewPort, type SessionCommand } from '../../domain/
 import { sessionStreamId } from '../../domain/sessions/events.ts';
 import { handleCommand, type CommandOrigin, type Handled } from '../commands/handle.ts';
 import type { Infrastructure } from '../infrastructure.ts';
+import type { FreeDevice } from '../../projections/devices.ts';
 import { releaseSlot, takeSlot } from './allocation.ts';
 import { newPortCredentials, sha256Hex, type PortCredentials } from './secrets.ts';
 
@@ -20,7 +21,7 @@ export interface AllocatedPort {
  */
 export async function placePort(
   infra: Infrastructure,
-  target: { sessionId: string; countryCode: string; carrier: string | null; tier: Tier; exclude?: string[] },
+  target: { sessionId: string; countryCode: string; carrier: string | null; tier: Tier; exclude?: string[]; candidates?: readonly FreeDevice[] },
   command: (port: NewPort) => SessionCommand,
   origin: CommandOrigin,
 ): Promise<AllocatedPort | null> {

@@ -59,7 +59,7 @@ export async function purchase(ctx: X402Context, order: Order, header: string | 
     await handleCommand(infra, paymentDecider, paymentStreamId(collected.claimKey), {
       type: 'ClaimPayment',
       data: { ...payment, purpose: { kind: 'purchase', sessionId }, order: { ...paid, trafficBytes: paid.trafficBytes.toString() } },
-    }, origin);
+    }, origin, { newStream: true }); // a proof is claimed once: a replay is the rare case, caught by the no_stream append
   } catch (error) {
     const interrupted = error instanceof DomainError && error.code === 'PAYMENT_ALREADY_USED' ? await interruptedPurchase(ctx, collected.claimKey) : null;
     if (!interrupted) throw error;
@@ -71,10 +71,12 @@ export async function purchase(ctx: X402Context, order: Order, header: string | 
   const opened = await handleCommand(infra, sessionDecider, sessionStreamId(sessionId), {
     type: 'PurchaseSession',
     data: { sessionId, tier: paid.tier, countryCode: paid.countryCode, carrier: paid.carrier, trafficBytes: paid.trafficBytes, durationSeconds: paid.durationSeconds, tokenHash: sha256Hex(sessionToken), payment },
-  }, origin);
+  }, origin, { newStream: true }); // a fresh id, or an interrupted purchase's whose session was never opened
   const expiresAt = opened.state.status === 'none' ? '' : opened.state.expiresAt;
 
-  const port = await placePort(infra, { sessionId, countryCode: paid.countryCode, carrier: paid.carrier, tier: paid.tier }, (p) => ({ type: 'AllocatePort', data: p }), origin);
+  // the stock check's devices are tried first (each device's stream decides, so a stale list costs a retry, not an overfill)
+  const sameOrder = paid.tier === order.tier && paid.countryCode === order.countryCode && paid.carrier === order.carrier;
+  const port = await placePort(infra, { sessionId, countryCode: paid.countryCode, carrier: paid.carrier, tier: paid.tier, ...(sameOrder ? { candidates: stock } : {}) }, (p) => ({ type: 'AllocatePort', data: p }), origin);
   let position = port?.position ?? opened.position;
   if (!port) {
     const failed = await handleCommand(infra, sessionDecider, sessionStreamId(sessionId), {
