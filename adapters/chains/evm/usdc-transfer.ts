@@ -32,7 +32,8 @@ export type UsdcTransferResult =
       blockNumber: bigint;
       /** Log index of the first matching Transfer; (txHash, logIndex) identifies the payment. */
       logIndex: number;
-      confirmations: bigint;
+      /** Blocks from the tx's to the head; null when one confirmation was asked for (the receipt is it, so the head is not read). */
+      confirmations: bigint | null;
     }
   | { ok: false; reason: UsdcTransferFailure; detail: string };
 
@@ -101,10 +102,14 @@ export async function verifyUsdcTransfer(input: VerifyUsdcTransferInput): Promis
     return fail('underpaid', `paid ${amount} micro-USDC, expected ${expectedAmount} (tolerance ${tolerancePpm} ppm)`);
   }
 
-  const head = await client.getBlockNumber({ cacheTime: 0 });
-  const confirmations = head >= receipt.blockNumber ? head - receipt.blockNumber + 1n : 0n;
-  if (confirmations < minConfirmations) {
-    return fail('unconfirmed', `${confirmations} of ${minConfirmations} confirmations`);
+  // A mined receipt is its first confirmation: only more than one needs the head (a round trip per payment).
+  let confirmations: bigint | null = null;
+  if (minConfirmations > 1n) {
+    const head = await client.getBlockNumber({ cacheTime: 0 });
+    confirmations = head >= receipt.blockNumber ? head - receipt.blockNumber + 1n : 0n;
+    if (confirmations < minConfirmations) {
+      return fail('unconfirmed', `${confirmations} of ${minConfirmations} confirmations`);
+    }
   }
 
   return {
