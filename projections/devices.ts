@@ -105,29 +105,31 @@ export const devicesProjection: Projection = {
         .onConflict((oc) => oc.column('device_id').doUpdateSet(Object.fromEntries(COLUMNS.map((c) => [c, sql.ref(`excluded.${c}`)]))))
         .execute();
     }
-    const slotDevices = await applySlots(trx, events);
-    if (slotDevices.length > 0) {
-      // released events do not say the tier: count it from the slots themselves
+    const privateChanged = await applySlots(trx, events);
+    if (privateChanged.length > 0) {
+      // counted from the slots themselves: a shared purchase, the common case, costs no statement here
       await trx.updateTable('fleet_devices')
         .set({ private_ports: sql`(select count(*)::int from fleet_slots s where s.device_id = fleet_devices.device_id and s.tier = 'private')` })
-        .where('device_id', 'in', slotDevices).execute();
+        .where('device_id', 'in', privateChanged).execute();
     }
   },
 };
 
+/** Writes the slots of the batch's allocations and releases; returns the devices whose private ports changed. */
 async function applySlots(trx: Db, events: RecordedEvent[]): Promise<string[]> {
   const devices = new Set<string>();
   for (const event of events as unknown as FleetEvent[]) {
     if (event.type === 'DeviceSlotAllocated') {
       const { deviceId, portId, sessionId, allocatedAt } = event.data;
-      devices.add(deviceId);
+      const tier = event.data.tier ?? 'shared';
+      if (tier === 'private') devices.add(deviceId);
       await trx.insertInto('fleet_slots').values({
         device_id: deviceId, port_id: portId, session_id: sessionId, allocated_at: allocatedAt,
-        tier: event.data.tier ?? 'shared', holder_kind: event.data.holderKind ?? 'session',
+        tier, holder_kind: event.data.holderKind ?? 'session',
       }).execute();
     } else if (event.type === 'DeviceSlotReleased') {
-      devices.add(event.data.deviceId);
-      await trx.deleteFrom('fleet_slots').where('device_id', '=', event.data.deviceId).where('port_id', '=', event.data.portId).execute();
+      const released = await trx.deleteFrom('fleet_slots').where('device_id', '=', event.data.deviceId).where('port_id', '=', event.data.portId).returning('tier').execute();
+      if (released.some((r) => r.tier === 'private')) devices.add(event.data.deviceId);
     }
   }
   return [...devices];

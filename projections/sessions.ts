@@ -158,14 +158,17 @@ async function applyOne(trx: Db, event: RecordedEvent): Promise<void> {
     }
     case 'PortAllocated': {
       const d = e.data;
-      await trx.insertInto('x402_ports').values({
+      // one statement (the port inserted in a CTE): the session row changes only after a failed allocation or for a replacement
+      await trx.with('port', (db) => db.insertInto('x402_ports').values({
         port_id: d.portId, session_id: d.sessionId, device_id: d.deviceId, country_code: d.countryCode, username: d.username,
         password_hash: d.passwordHash, rotation_token_hash: d.rotationTokenHash, status: 'active', reason: d.reason,
         replaces_port_id: d.replacesPortId, allocated_at: d.allocatedAt, last_moved_at: d.allocatedAt,
-      }).execute();
-      await trx.updateTable('x402_sessions')
+      }))
+        .updateTable('x402_sessions')
         .set({ allocation_failed: false, ...(d.reason === 'replace' ? { replacements_used: sql`replacements_used + 1` } : {}) })
-        .where('session_id', '=', d.sessionId).execute();
+        .where('session_id', '=', d.sessionId)
+        .$if(d.reason !== 'replace', (q) => q.where('allocation_failed', '=', true))
+        .execute();
       return;
     }
     case 'PortAllocationFailed':
