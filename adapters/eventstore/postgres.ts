@@ -26,6 +26,8 @@ const MAX_CONFLICT_RETRIES = 32;
 const IDLE_POLL_MS = 1000;
 /** Re-read delay, doubling, while committed events wait above the horizon for an older transaction. */
 const HELD_BACK_MAX_MS = 100;
+/** Pause before re-reading when appends arrived during the last read (busy only: an idle wake-up reads at once). */
+const BUSY_GATHER_MS = 1;
 /** Least time between two NOTIFYs of one store: the latency a burst adds for subscribers elsewhere. */
 const NOTIFY_SPACING_MS = 5;
 const APPENDED_CHANNEL = 'es_appended';
@@ -137,6 +139,11 @@ export class PostgresEventStore implements EventStore {
    * inserted when the expected revision does not match), with a far smaller plan to start per call.
    */
   private async appendOne(item: Append): Promise<AppendedRow> {
+    if (this.database.kind === 'pglite') {
+      const [outcome] = await this.appendMany([item]);
+      if (outcome instanceof Error) throw outcome;
+      return outcome!;
+    }
     const [mode, revision] = expectedParts(item.expected);
     const rows = await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_one', APPEND_ONE, [item.streamId, mode, revision, item.payload]);
     if (rows.length === 0) throw Object.assign(new Error('expected revision did not match'), { code: MISMATCH });
@@ -279,7 +286,12 @@ export class PostgresEventStore implements EventStore {
           await handler({ events: rows.map(toRecorded), checkpoint });
           after = checkpoint;
         }
-        if (full || signalled) continue;
+        if (full) continue;
+        if (signalled) {
+          // appends kept landing while this read and its handler ran: let a few more land and read them together
+          await delay(BUSY_GATHER_MS);
+          continue;
+        }
         if (heldBack) {
           heldBackMs = Math.min(Math.max(heldBackMs * 2, 2), HELD_BACK_MAX_MS);
           await Promise.race([woken, delay(heldBackMs)]);
