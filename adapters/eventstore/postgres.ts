@@ -26,8 +26,8 @@ const MAX_CONFLICT_RETRIES = 32;
 const IDLE_POLL_MS = 1000;
 /** Re-read delay, doubling, while committed events wait above the horizon for an older transaction. */
 const HELD_BACK_MAX_MS = 100;
-/** Pause before re-reading when appends arrived during the last read (busy only: an idle wake-up reads at once). */
-const BUSY_GATHER_MS = 1;
+/** Pause between an append's wake-up and the read: the latency it adds to read-your-writes, for one read per burst. */
+const WAKE_GATHER_MS = 1;
 /** Least time between two NOTIFYs of one store: the latency a burst adds for subscribers elsewhere. */
 const NOTIFY_SPACING_MS = 5;
 const APPENDED_CHANNEL = 'es_appended';
@@ -287,18 +287,14 @@ export class PostgresEventStore implements EventStore {
           after = checkpoint;
         }
         if (full) continue;
-        if (signalled) {
-          // appends kept landing while this read and its handler ran: let a few more land and read them together
-          await delay(BUSY_GATHER_MS);
-          continue;
+        if (!signalled) {
+          heldBackMs = heldBack ? Math.min(Math.max(heldBackMs * 2, 2), HELD_BACK_MAX_MS) : 0;
+          await Promise.race([woken, delay(heldBack ? heldBackMs : IDLE_POLL_MS)]);
         }
-        if (heldBack) {
-          heldBackMs = Math.min(Math.max(heldBackMs * 2, 2), HELD_BACK_MAX_MS);
-          await Promise.race([woken, delay(heldBackMs)]);
-        } else {
-          heldBackMs = 0;
-          await Promise.race([woken, delay(IDLE_POLL_MS)]);
-        }
+        // Woken by an append: let the appends right behind it land too and read them as one page. Each
+        // read and each projection transaction is a round trip (on PGlite, CPU on this thread), and a
+        // purchase appends four times in a few milliseconds: this halves what its projections cost.
+        if (signalled) await delay(WAKE_GATHER_MS);
       }
     };
     const done = run().finally(() => { this.local.off('appended', onAppended); });
