@@ -5,6 +5,7 @@ import { migrate } from '../db/migrations.ts';
 import { uuidv7 } from '../ids.ts';
 import { eventJsonText } from './json.ts';
 import { eventStoreMigrations } from './postgres-schema.ts';
+import { KnownRevisions, singleAppend } from './postgres-single.ts';
 import {
   MAX_EVENTS_PER_APPEND,
   WrongExpectedVersion,
@@ -79,6 +80,8 @@ export class PostgresEventStore implements EventStore {
   private groupsInFlight = 0;
   private notifyAgain = false;
   private lastNotifyAt = Number.NEGATIVE_INFINITY;
+  /** Revisions streams are known to have: a single append after one needs no lookup. */
+  private readonly known = new KnownRevisions();
 
   private constructor(private readonly database: Database) {
     this.kind = database.kind;
@@ -110,6 +113,7 @@ export class PostgresEventStore implements EventStore {
           : this.database.kind === 'postgres' && events.length <= MAX_GROUPED_EVENTS
             ? await this.appendGrouped(item)
             : await this.appendOne(item);
+        this.known.saw(streamId, row.next_revision);
         this.local.emit('appended');
         this.notifyOthers();
         return { nextRevision: row.next_revision, position: row.last_position };
@@ -133,19 +137,16 @@ export class PostgresEventStore implements EventStore {
     return result.rows[0]!;
   }
 
-  /**
-   * One append alone: a plain INSERT … SELECT prepared once per connection, so its plan is kept. The
-   * same rules as es_append_many (revision from the stream's newest, unique indexes decide races, no row
-   * inserted when the expected revision does not match), with a far smaller plan to start per call.
-   */
+  /** One append alone: on pg one prepared statement, with no lookup of the stream's newest revision when it is known (postgres-single.ts). */
   private async appendOne(item: Append): Promise<AppendedRow> {
     if (this.database.kind === 'pglite') {
+      // es_append_many's plan is cached in its plpgsql; PGlite would plan a bare statement on every call
       const [outcome] = await this.appendMany([item]);
       if (outcome instanceof Error) throw outcome;
       return outcome!;
     }
-    const [mode, revision] = expectedParts(item.expected);
-    const rows = await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_one', APPEND_ONE, [item.streamId, mode, revision, item.payload]);
+    const { name, text, values } = singleAppend(item.streamId, item.expected, item.payload, this.known.get(item.streamId));
+    const rows = await this.database.prepared<{ revision: bigint; position: bigint }>(name, text, values);
     if (rows.length === 0) throw Object.assign(new Error('expected revision did not match'), { code: MISMATCH });
     let last = rows[0]!;
     for (const row of rows) if (row.position > last.position) last = row;
@@ -233,6 +234,7 @@ export class PostgresEventStore implements EventStore {
         .orderBy('revision')
         .limit(PAGE)
         .execute()) as EventRow[];
+      if (rows.length > 0) this.known.saw(streamId, rows[rows.length - 1]!.revision);
       for (const row of rows) yield toRecorded(row);
       if (rows.length < PAGE) return;
       from = rows[rows.length - 1]!.revision + 1n;
@@ -384,23 +386,6 @@ export class PostgresEventStore implements EventStore {
     const rows = first.position === null ? [] : result.rows;
     return { rows, horizon: first.horizon, heldBack: first.top !== null && first.top >= first.horizon };
   }
-}
-
-/**
- * One append's INSERT ($1 stream, $2 'any' | 'no_stream' | 'stream_exists' | 'exact', $3 the exact revision,
- * $4 the events). The expected revision comes as a mode and a number, never one text cast to bigint: a plan
- * for known values may fold every CASE arm, and 'any'::bigint would fail there. Positions start at xid * 65536.
- */
-const APPEND_ONE = `
-  with r as (select coalesce(max(x.revision), -1) as cur from es_events x where x.stream_id = $1)
-  insert into es_events (position, stream_id, revision, event_id, type, data, metadata)
-  select pg_current_xact_id()::text::bigint * 65536 + e.n - 1, $1, r.cur + e.n, (e.ev->>'id')::uuid, e.ev->>'type', e.ev->'data', e.ev->'metadata'
-  from r cross join lateral jsonb_array_elements($4::jsonb) with ordinality e(ev, n)
-  where case $2::text when 'any' then true when 'no_stream' then r.cur = -1 when 'stream_exists' then r.cur >= 0 else r.cur = $3::bigint end
-  returning revision, position`;
-
-function expectedParts(expected: string): [string, string | null] {
-  return expected === 'any' || expected === 'no_stream' || expected === 'stream_exists' ? [expected, null] : ['exact', expected];
 }
 
 /** Appends as the functions and the fast statement take them: [{"s": stream, "e": expected, "v": events}]. */

@@ -52,6 +52,51 @@ for (const kind of await databaseKinds()) {
       expect(events.map((e) => e.revision)).to.deep.equal(Array.from({ length: 12 }, (_, i) => BigInt(i)));
     });
 
+    it('keeps revisions dense when two processes append to one stream, each after the revision it last knew', async () => {
+      // each store knows the revision it last appended or read; the other one's appends make that stale
+      const other = await PostgresEventStore.open(t.database);
+      try {
+        const stream = uniqueStream();
+        await store.append(stream, [ev('Opened')], { expectedRevision: 'no_stream' });
+        for (let i = 0; i < 6; i++) {
+          const writer = i % 2 === 0 ? other : store;
+          const events = i % 3 === 0 ? [ev('E', { i }), ev('E', { i, second: true })] : [ev('E', { i })];
+          await writer.append(stream, events, { expectedRevision: 'any' });
+        }
+        const revisions = (await collect(store.readStream(stream))).map((e) => e.revision);
+        expect(revisions).to.deep.equal(Array.from({ length: 9 }, (_, i) => BigInt(i)));
+        // an exact revision from a stale view is refused, however the store came to know the stream
+        const stale = await store.append(stream, [ev('Late')], { expectedRevision: 3n }).catch((e) => e);
+        expect(stale).to.be.instanceOf(WrongExpectedVersion).and.have.property('actual', 8n);
+        await other.append(stream, [ev('Moved')], { expectedRevision: 8n });
+        const behind = await store.append(stream, [ev('Late')], { expectedRevision: 8n }).catch((e) => e);
+        expect(behind).to.be.instanceOf(WrongExpectedVersion).and.have.property('actual', 9n);
+        // an exact revision the stream has not reached yet is refused too, not appended with a gap
+        const ahead = await store.append(stream, [ev('Early')], { expectedRevision: 20n }).catch((e) => e);
+        expect(ahead).to.be.instanceOf(WrongExpectedVersion).and.have.property('actual', 9n);
+        const claim = await other.append(stream, [ev('Again')], { expectedRevision: 'no_stream' }).catch((e) => e);
+        expect(claim).to.be.instanceOf(WrongExpectedVersion);
+        expect((await collect(store.readStream(stream))).map((e) => e.revision)).to.deep.equal(Array.from({ length: 10 }, (_, i) => BigInt(i)));
+      } finally {
+        await other.close();
+      }
+    });
+
+    if (kind === 'postgres') {
+      it('appends after a revision it knows without looking the stream up', async () => {
+        const used: string[] = [];
+        const prepared = t.database.prepared.bind(t.database);
+        t.database.prepared = (name, text, values) => { used.push(name); return prepared(name, text, values); };
+        const stream = uniqueStream();
+        await store.append(stream, [ev('Opened')], { expectedRevision: 'no_stream' });
+        for (let i = 0; i < 3; i++) await store.append(stream, [ev('E', { i })], { expectedRevision: 'any' });
+        await store.append(stream, [ev('F')], { expectedRevision: 3n });
+        const unknown = uniqueStream();
+        await store.append(unknown, [ev('X')], { expectedRevision: 'any' });
+        expect(used).to.deep.equal(['es_append_at', 'es_append_at', 'es_append_at', 'es_append_at', 'es_append_at', 'es_append_lookup']);
+      });
+    }
+
     it('writes the same ids appended concurrently once, and both callers get that result', async () => {
       const stream = uniqueStream();
       const events = [ev('A', {}, randomUUID())];
