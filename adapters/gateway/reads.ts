@@ -16,6 +16,8 @@ import type net from 'node:net';
 
 export const SMALL_BYTES = 16 * 1024;
 export const LARGE_BYTES = 1024 * 1024;
+/** Reads in a row under 1/8 of a large buffer that end a burst (the buffer shrinks back). */
+export const SMALL_READS_TO_SHRINK = 8;
 /** Large buffers held at once by the whole process: bulk tunnels beyond it read in small ones (memory stays bounded). */
 export const MAX_LARGE_BUFFERS = 256;
 
@@ -32,6 +34,7 @@ export type ReadHandler = (bytes: Buffer) => void;
 export class OwnReads {
   handler: ReadHandler | undefined;
   private buffer = Buffer.allocUnsafe(SMALL_BYTES);
+  private smallReads = 0;
   socket: net.Socket | undefined;
 
   constructor(private readonly quota: LargeBufferQuota = processQuota) {}
@@ -50,15 +53,19 @@ export class OwnReads {
 
   /**
    * The next read's buffer: large when a read filled the small one (and the quota has room), small again
-   * after a read under 1/8 of it — the end of a burst, so a tunnel that goes quiet holds the small one.
+   * after SMALL_READS_TO_SHRINK reads in a row under 1/8 of it — the end of a burst, so a tunnel that goes
+   * quiet holds the small one.
    */
   private adapt(nread: number): void {
     const large = this.buffer.length === LARGE_BYTES;
     if (!large && nread === this.buffer.length && this.quota.held < this.quota.limit) {
       this.quota.held++;
       this.buffer = Buffer.allocUnsafe(LARGE_BYTES);
-    } else if (large && nread < LARGE_BYTES / 8) {
-      this.release();
+    } else if (large) {
+      // A bulk transfer on loopback mixes reads of 64 KB with reads of 1 MB: shrinking at the first small
+      // one and growing at the next full one allocated a megabyte dozens of times per 100 MB (GC time).
+      this.smallReads = nread < LARGE_BYTES / 8 ? this.smallReads + 1 : 0;
+      if (this.smallReads >= SMALL_READS_TO_SHRINK) this.release();
     }
   }
 
@@ -66,6 +73,7 @@ export class OwnReads {
   release(): void {
     if (this.buffer.length !== LARGE_BYTES) return;
     this.quota.held--;
+    this.smallReads = 0;
     this.buffer = Buffer.allocUnsafe(SMALL_BYTES);
   }
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
 import { BatchedMeter, pipe, type PipeOptions, type PipeResult } from '../../../adapters/gateway/pipe.ts';
-import { LARGE_BYTES, LargeBufferQuota, OwnReads, ownReads, SMALL_BYTES } from '../../../adapters/gateway/reads.ts';
+import { LARGE_BYTES, LargeBufferQuota, OwnReads, ownReads, SMALL_BYTES, SMALL_READS_TO_SHRINK } from '../../../adapters/gateway/reads.ts';
 import { pattern, waitFor } from './helpers.ts';
 
 /**
@@ -171,6 +171,19 @@ describe('gateway tunnels reading into their own buffer', function () {
     await done;
   });
 
+  it('keeps one large buffer through a bulk transfer whose reads come in all sizes', () => {
+    const quota = new LargeBufferQuota(4);
+    const reads = new OwnReads(quota);
+    reads.handler = () => {};
+    const read = (n: number) => reads.onread.callback(n, reads.onread.buffer());
+    read(SMALL_BYTES);
+    const large = reads.onread.buffer();
+    // loopback hands a bulk download over in reads of 64 KB to 1 MB: none of them ends the burst
+    for (let i = 0; i < 50; i++) read(i % 3 === 0 ? 64 * 1024 : i % 3 === 1 ? LARGE_BYTES : 100_000);
+    expect(reads.onread.buffer(), 'the same megabyte, not a new one per short read').to.equal(large);
+    expect(quota.held).to.equal(1);
+  });
+
   it('holds no more large buffers than its quota, and gives them back at the end of a burst and on close', async () => {
     const quota = new LargeBufferQuota(1);
     const [a, b] = [new OwnReads(quota), new OwnReads(quota)];
@@ -181,7 +194,7 @@ describe('gateway tunnels reading into their own buffer', function () {
     expect([a.bufferBytes, b.bufferBytes, quota.held]).to.deep.equal([LARGE_BYTES, SMALL_BYTES, 1]);
     read(a, LARGE_BYTES / 2); // still a burst
     expect(a.bufferBytes).to.equal(LARGE_BYTES);
-    read(a, 100); // the burst ended: back to small, its place in the quota free
+    for (let i = 0; i < SMALL_READS_TO_SHRINK; i++) read(a, 100); // the burst ended: back to small, its place in the quota free
     read(b, SMALL_BYTES);
     expect([a.bufferBytes, b.bufferBytes, quota.held]).to.deep.equal([SMALL_BYTES, LARGE_BYTES, 1]);
     // a tunnel closing with a large buffer gives its place back
