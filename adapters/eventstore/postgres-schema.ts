@@ -51,6 +51,23 @@ export const eventStoreMigrations: Migration[] = [
       await sql.raw(APPEND_MANY_FUNCTION).execute(db);
     },
   },
+  {
+    // APPEND_AT of postgres-single.ts as a function, so PGlite (no prepared statements) caches its plan.
+    id: 'eventstore/005-append-at',
+    async up(db) {
+      await sql.raw(`
+        create or replace function es_append_at(p_stream text, p_at bigint, p_events jsonb)
+        returns table (revision bigint, "position" bigint)
+        language plpgsql as $$
+        begin
+          return query
+          insert into es_events (position, stream_id, revision, event_id, type, data, metadata)
+          select pg_current_xact_id()::text::bigint * 65536 + e.n - 1, p_stream, p_at + e.n, (e.ev->>'id')::uuid, e.ev->>'type', e.ev->'data', e.ev->'metadata'
+          from jsonb_array_elements(p_events) with ordinality e(ev, n)
+          returning es_events.revision, es_events.position;
+        end $$`).execute(db);
+    },
+  },
 ];
 
 /**

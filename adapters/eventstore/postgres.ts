@@ -5,7 +5,7 @@ import { migrate } from '../db/migrations.ts';
 import { uuidv7 } from '../ids.ts';
 import { eventJsonText } from './json.ts';
 import { eventStoreMigrations } from './postgres-schema.ts';
-import { KnownRevisions, singleAppend } from './postgres-single.ts';
+import { KnownRevisions, revisionToAppendAt, singleAppend } from './postgres-single.ts';
 import {
   MAX_EVENTS_PER_APPEND,
   WrongExpectedVersion,
@@ -139,14 +139,20 @@ export class PostgresEventStore implements EventStore {
 
   /** One append alone: on pg one prepared statement, with no lookup of the stream's newest revision when it is known (postgres-single.ts). */
   private async appendOne(item: Append): Promise<AppendedRow> {
+    let rows: Array<{ revision: bigint; position: bigint }>;
     if (this.database.kind === 'pglite') {
-      // es_append_many's plan is cached in its plpgsql; PGlite would plan a bare statement on every call
-      const [outcome] = await this.appendMany([item]);
-      if (outcome instanceof Error) throw outcome;
-      return outcome!;
+      // PGlite plans a bare statement on every call: its plans are cached only inside functions
+      const at = revisionToAppendAt(item.expected, this.known.get(item.streamId));
+      if (at === undefined) {
+        const [outcome] = await this.appendMany([item]);
+        if (outcome instanceof Error) throw outcome;
+        return outcome!;
+      }
+      rows = (await sql<{ revision: bigint; position: bigint }>`select * from es_append_at(${item.streamId}, ${at.toString()}::bigint, ${item.payload}::jsonb)`.execute(this.database.db)).rows;
+    } else {
+      const { name, text, values } = singleAppend(item.streamId, item.expected, item.payload, this.known.get(item.streamId));
+      rows = await this.database.prepared<{ revision: bigint; position: bigint }>(name, text, values);
     }
-    const { name, text, values } = singleAppend(item.streamId, item.expected, item.payload, this.known.get(item.streamId));
-    const rows = await this.database.prepared<{ revision: bigint; position: bigint }>(name, text, values);
     if (rows.length === 0) throw Object.assign(new Error('expected revision did not match'), { code: MISMATCH });
     let last = rows[0]!;
     for (const row of rows) if (row.position > last.position) last = row;
