@@ -12,6 +12,8 @@ import path from 'node:path';
 export interface Anchor {
   name: string;
   port: number;
+  /** The proxy's main process (dante forks its workers under it). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -82,7 +84,7 @@ export async function startSquid(): Promise<Anchor | { skipped: string }> {
   const child = spawn(bin, ['-N', '-f', conf], { stdio: 'ignore' });
   const log = () => { try { return readFileSync(`${dir}/cache.log`, 'utf8'); } catch { return ''; } };
   await listening(port, child, 'squid', log);
-  return { name: `squid ${squidVersion(bin)}`, port, stop: stopper(child, dir) };
+  return { name: `squid ${squidVersion(bin)}`, port, pid: child.pid!, stop: stopper(child, dir) };
 }
 
 function squidVersion(bin: string): string {
@@ -110,5 +112,5 @@ export async function startDante(): Promise<Anchor | { skipped: string }> {
   const child = spawn(bin, ['-f', conf, '-p', `${dir}/danted.pid`], { stdio: 'ignore' });
   const log = () => { try { return readFileSync(`${dir}/danted.log`, 'utf8'); } catch { return ''; } };
   await listening(port, child, 'dante', log);
-  return { name: 'dante', port, stop: stopper(child, dir) };
+  return { name: 'dante', port, pid: child.pid!, stop: stopper(child, dir) };
 }

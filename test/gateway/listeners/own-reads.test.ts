@@ -178,9 +178,9 @@ describe('gateway tunnels reading into their own buffer', function () {
     const read = (n: number) => reads.onread.callback(n, reads.onread.buffer());
     read(SMALL_BYTES);
     const large = reads.onread.buffer();
-    // loopback hands a bulk download over in reads of 64 KB to 1 MB: none of them ends the burst
+    // loopback hands a bulk download over in reads of many sizes: none of these ends the burst
     for (let i = 0; i < 50; i++) read(i % 3 === 0 ? 64 * 1024 : i % 3 === 1 ? LARGE_BYTES : 100_000);
-    expect(reads.onread.buffer(), 'the same megabyte, not a new one per short read').to.equal(large);
+    expect(reads.onread.buffer(), 'the same large buffer, not a new one per short read').to.equal(large);
     expect(quota.held).to.equal(1);
   });
 
