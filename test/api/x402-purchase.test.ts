@@ -199,6 +199,8 @@ describe('x402 purchase of a dedicated proxy (real local chains)', function () {
     const after = await api(url, 'GET', '/v1/x402/manage/ports', undefined, token);
     expect(after.body.ports).to.have.length(1);
     expect(after.body.ports[0]).to.include({ country: 'US', status: 'active' });
+    // a port placed after a failed allocation clears the flag (the read model's session row changes then only)
+    expect((await api(url, 'GET', '/v1/x402/manage/session', undefined, token)).body).to.include({ portAllocationFailed: false });
     const twice = await api(url, 'POST', '/v1/x402/manage/ports/recreate', {}, token);
     expect(twice.body.error.code).to.equal('PORT_EXISTS');
     void admin;
