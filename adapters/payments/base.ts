@@ -21,6 +21,7 @@ import type { BaseConfig } from './config.ts';
 import type { Collected, RejectionCode } from './port.ts';
 import type { ExactOutcome, Rail } from './rail.ts';
 import { errorText, looksLikeTransportError, reject, unavailable } from './rejections.ts';
+import { rpcFetch } from '../chains/evm/rpc-fetch.ts';
 
 /** How far back a replayed authorization's settlement is searched (~2.8 h of 2 s Base blocks). */
 export const SETTLEMENT_LOOKBACK_BLOCKS = 5_000n;
@@ -64,7 +65,7 @@ export async function createBaseRail(cfg: BaseConfig, opts: BaseRailOptions): Pr
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
     rpcUrls: { default: { http: [cfg.rpcUrl] } },
   });
-  const transport = http(cfg.rpcUrl, { retryCount: 1, timeout: 15_000 });
+  const transport = http(cfg.rpcUrl, { retryCount: 1, timeout: 15_000, fetchFn: rpcFetch });
   const client = createPublicClient({ chain, transport, pollingInterval: 500 }) as PublicClient;
 
   let domain;
