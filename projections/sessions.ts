@@ -215,6 +215,14 @@ export const findSession = async (db: Db, sessionId: string) =>
 export const sessionPorts = async (db: Db, sessionId: string) =>
   (await db.selectFrom('x402_ports').selectAll().where('session_id', '=', sessionId).orderBy('allocated_at').execute()) as PortRow[];
 
+/** Active ports per session, for many sessions in one query (sessions without one are absent). */
+export async function activePortCounts(db: Db, sessionIds: readonly string[]): Promise<Map<string, number>> {
+  if (sessionIds.length === 0) return new Map();
+  const rows = await db.selectFrom('x402_ports').select(['session_id', sql<number>`count(*)::int`.as('ports')])
+    .where('session_id', 'in', [...sessionIds]).where('status', '=', 'active').groupBy('session_id').execute();
+  return new Map(rows.map((r) => [r.session_id as string, r.ports]));
+}
+
 export const findPortByRotationHash = async (db: Db, hash: string) =>
   (await db.selectFrom('x402_ports').selectAll().where('rotation_token_hash', '=', hash).executeTakeFirst()) as PortRow | undefined;
 

@@ -192,6 +192,8 @@ describe('x402 purchase of a dedicated proxy (real local chains)', function () {
     const session = await api(url, 'GET', '/v1/x402/manage/session', undefined, token);
     expect(session.body).to.include({ portAllocationFailed: true });
     expect(session.body.ports).to.deep.equal([]);
+    const byWallet = async () => (await api(url, 'GET', `/v1/x402/sessions/wallet/${session.body.walletAddress}?status=all`)).body.sessions.find((s: any) => s.sessionId === res.body.sessionId);
+    expect(await byWallet()).to.include({ portCount: 0 });
 
     const recreated = await api(url, 'POST', '/v1/x402/manage/ports/recreate', { country: 'US' }, token);
     expect(recreated.status, JSON.stringify(recreated.body)).to.equal(200);
@@ -199,6 +201,7 @@ describe('x402 purchase of a dedicated proxy (real local chains)', function () {
     const after = await api(url, 'GET', '/v1/x402/manage/ports', undefined, token);
     expect(after.body.ports).to.have.length(1);
     expect(after.body.ports[0]).to.include({ country: 'US', status: 'active' });
+    expect(await byWallet()).to.include({ portCount: 1 });
     // a port placed after a failed allocation clears the flag (the read model's session row changes then only)
     expect((await api(url, 'GET', '/v1/x402/manage/session', undefined, token)).body).to.include({ portAllocationFailed: false });
     const twice = await api(url, 'POST', '/v1/x402/manage/ports/recreate', {}, token);

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { agentDecider, agentStreamId, normaliseWallet } from '../../../domain/agents/agents.ts';
 import { findAgent } from '../../../projections/agents.ts';
-import { findSession, sessionByTransaction, sessionPorts, sessionsByPayer } from '../../../projections/sessions.ts';
+import { activePortCounts, findSession, sessionByTransaction, sessionsByPayer } from '../../../projections/sessions.ts';
 import { handleCommand } from '../../commands/handle.ts';
 import type { X402Context } from '../../x402/context.ts';
 import { ApiError } from '../errors.ts';
@@ -47,7 +47,8 @@ export function x402LookupRouter(ctx: X402Context): Router {
     const views = (await sessionsByPayer(infra.database.db, w)).map((s) => publicSessionView(s, infra.clock.now()));
     const chosen = status === 'all' ? views : views.filter((v) => v.status === status);
     // portCount and total: what the official MCP server's get_sessions_by_wallet prints
-    const sessions = await Promise.all(chosen.map(async (v) => ({ ...v, portCount: (await sessionPorts(infra.database.db, v.sessionId)).filter((p) => p.status === 'active').length })));
+    const ports = await activePortCounts(infra.database.db, chosen.map((v) => v.sessionId)); // one query, not one per session
+    const sessions = chosen.map((v) => ({ ...v, portCount: ports.get(v.sessionId) ?? 0 }));
     res.json({ wallet: w, count: sessions.length, total: sessions.length, sessions });
   });
 
