@@ -1,3 +1,5 @@
+import { LruMap } from '../lru.ts';
+
 /**
  * A single append on PostgreSQL, the path of one writer: one statement, prepared once per connection.
  *
@@ -46,11 +48,13 @@ export function revisionToAppendAt(expected: string, known: bigint | undefined):
   return known >= exact ? exact : undefined; // at or below a revision that exists
 }
 
-/** The newest revision this store has seen each stream have, for a bounded number of streams (oldest out). */
+/** The newest revision this store has seen each stream have, for a bounded number of streams (least recently used out). */
 export class KnownRevisions {
-  private readonly revisions = new Map<string, bigint>();
+  private readonly revisions: LruMap<string, bigint>;
 
-  constructor(private readonly max = 10_000) {}
+  constructor(max = 10_000) {
+    this.revisions = new LruMap(max);
+  }
 
   get(streamId: string): bigint | undefined {
     return this.revisions.get(streamId);
@@ -58,9 +62,6 @@ export class KnownRevisions {
 
   saw(streamId: string, revision: bigint): void {
     const had = this.revisions.get(streamId);
-    if (had !== undefined && had >= revision) return;
-    this.revisions.delete(streamId);
-    this.revisions.set(streamId, revision);
-    if (this.revisions.size > this.max) this.revisions.delete(this.revisions.keys().next().value!);
+    if (had === undefined || had < revision) this.revisions.set(streamId, revision);
   }
 }
