@@ -28,15 +28,11 @@ export const APPEND_AT = `
   returning revision, position`;
 
 /**
- * The statement and values for one append. The expected revision goes to APPEND_LOOKUP as a mode and a
- * number, never one text cast to bigint: a plan for known values may fold every CASE arm, and
- * 'any'::bigint would fail there.
+ * APPEND_LOOKUP's $2 and $3: the expected revision as a mode and a number, never one text cast to bigint (a
+ * plan for known values may fold every CASE arm, and 'any'::bigint would fail there).
  */
-export function singleAppend(streamId: string, expected: string, payload: string, known: bigint | undefined): { name: string; text: string; values: unknown[] } {
-  const at = revisionToAppendAt(expected, known);
-  if (at !== undefined) return { name: 'es_append_at', text: APPEND_AT, values: [streamId, at.toString(), payload] };
-  const [mode, exact] = expected === 'any' || expected === 'no_stream' || expected === 'stream_exists' ? [expected, null] : ['exact', expected];
-  return { name: 'es_append_lookup', text: APPEND_LOOKUP, values: [streamId, mode, exact, payload] };
+export function lookupExpected(expected: string): [string, string | null] {
+  return expected === 'any' || expected === 'no_stream' || expected === 'stream_exists' ? [expected, null] : ['exact', expected];
 }
 
 /** The revision to append after without looking it up, when that is safe (see the header), or undefined. */

@@ -5,7 +5,7 @@ import { migrate } from '../db/migrations.ts';
 import { uuidv7 } from '../ids.ts';
 import { eventJsonText } from './json.ts';
 import { eventStoreMigrations } from './postgres-schema.ts';
-import { KnownRevisions, revisionToAppendAt, singleAppend } from './postgres-single.ts';
+import { APPEND_AT, APPEND_LOOKUP, KnownRevisions, lookupExpected, revisionToAppendAt } from './postgres-single.ts';
 import {
   MAX_EVENTS_PER_APPEND,
   WrongExpectedVersion,
@@ -137,21 +137,24 @@ export class PostgresEventStore implements EventStore {
     return result.rows[0]!;
   }
 
-  /** One append alone: on pg one prepared statement, with no lookup of the stream's newest revision when it is known (postgres-single.ts). */
+  /**
+   * One append alone (postgres-single.ts): after a known revision, or none, the revision is given and not
+   * looked up. On pg a statement prepared once per connection; PGlite plans a bare statement on every call
+   * and caches plans only inside functions, so there it is es_append_at, or es_append_many for the lookup.
+   */
   private async appendOne(item: Append): Promise<AppendedRow> {
+    const at = revisionToAppendAt(item.expected, this.known.get(item.streamId));
     let rows: Array<{ revision: bigint; position: bigint }>;
-    if (this.database.kind === 'pglite') {
-      // PGlite plans a bare statement on every call: its plans are cached only inside functions
-      const at = revisionToAppendAt(item.expected, this.known.get(item.streamId));
-      if (at === undefined) {
-        const [outcome] = await this.appendMany([item]);
-        if (outcome instanceof Error) throw outcome;
-        return outcome!;
-      }
+    if (this.database.kind === 'postgres') {
+      rows = at === undefined
+        ? await this.database.prepared('es_append_lookup', APPEND_LOOKUP, [item.streamId, ...lookupExpected(item.expected), item.payload])
+        : await this.database.prepared('es_append_at', APPEND_AT, [item.streamId, at.toString(), item.payload]);
+    } else if (at !== undefined) {
       rows = (await sql<{ revision: bigint; position: bigint }>`select * from es_append_at(${item.streamId}, ${at.toString()}::bigint, ${item.payload}::jsonb)`.execute(this.database.db)).rows;
     } else {
-      const { name, text, values } = singleAppend(item.streamId, item.expected, item.payload, this.known.get(item.streamId));
-      rows = await this.database.prepared<{ revision: bigint; position: bigint }>(name, text, values);
+      const [outcome] = await this.appendMany([item]);
+      if (outcome instanceof Error) throw outcome;
+      return outcome!;
     }
     if (rows.length === 0) throw Object.assign(new Error('expected revision did not match'), { code: MISMATCH });
     let last = rows[0]!;
