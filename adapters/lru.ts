@@ -2,7 +2,8 @@
 export class LruMap<K, V> {
   private readonly entries = new Map<K, V>();
 
-  constructor(private readonly max: number) {}
+  /** `onEvict` hears of each entry pushed out by a newer one or cleared (not of deletes and overwrites). */
+  constructor(private readonly max: number, private readonly onEvict?: (key: K, value: V) => void) {}
 
   get(key: K): V | undefined {
     const value = this.entries.get(key);
@@ -15,10 +16,20 @@ export class LruMap<K, V> {
   set(key: K, value: V): void {
     this.entries.delete(key);
     this.entries.set(key, value);
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    if (this.entries.size > this.max) {
+      const [oldest, evicted] = this.entries.entries().next().value!;
+      this.entries.delete(oldest);
+      this.onEvict?.(oldest, evicted);
+    }
   }
 
   delete(key: K): void {
     this.entries.delete(key);
+  }
+
+  clear(): void {
+    const all = [...this.entries];
+    this.entries.clear();
+    for (const [key, value] of all) this.onEvict?.(key, value);
   }
 }

@@ -24,7 +24,7 @@ export interface Database {
   othersListening(channel: string): boolean;
   /**
    * A hot statement by name: on pg it is prepared once per connection and its plan kept (Kysely sends every
-   * query unnamed, parsed and planned each time). PGlite runs it as any other query.
+   * query unnamed, parsed and planned each time). On PGlite every statement is prepared (pglite-wire.ts).
    */
   prepared<R>(name: string, text: string, values: readonly unknown[]): Promise<R[]>;
   close(): Promise<void>;

@@ -10,6 +10,7 @@ import {
   type Kysely,
   type QueryResult,
 } from 'kysely';
+import { PgliteWire } from './pglite-wire.ts';
 
 /**
  * Kysely on PGlite. PGlite is one connection, so the driver hands it out under a mutex:
@@ -64,10 +65,13 @@ class PgliteDriver implements Driver {
 
 class PgliteConnection implements DatabaseConnection {
   release: (() => void) | undefined;
-  constructor(private readonly pglite: PGlite) {}
+  private readonly wire: PgliteWire;
+  constructor(pglite: PGlite) {
+    this.wire = new PgliteWire(pglite);
+  }
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.pglite.query<R>(compiled.sql, [...compiled.parameters]);
+    const result = await this.wire.query<R>(compiled.sql, compiled.parameters);
     return {
       rows: result.rows,
       ...(result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}),
