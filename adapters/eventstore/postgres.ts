@@ -139,23 +139,13 @@ export class PostgresEventStore implements EventStore {
 
   /**
    * One append alone (postgres-single.ts): after a known revision, or none, the revision is given and not
-   * looked up. On pg a statement prepared once per connection; PGlite plans a bare statement on every call
-   * and caches plans only inside functions, so there it is es_append_at, or es_append_many for the lookup.
+   * looked up. One statement prepared once per connection (on PGlite, by pglite-wire.ts).
    */
   private async appendOne(item: Append): Promise<AppendedRow> {
     const at = revisionToAppendAt(item.expected, this.known.get(item.streamId));
-    let rows: Array<{ revision: bigint; position: bigint }>;
-    if (this.database.kind === 'postgres') {
-      rows = at === undefined
-        ? await this.database.prepared('es_append_lookup', APPEND_LOOKUP, [item.streamId, ...lookupExpected(item.expected), item.payload])
-        : await this.database.prepared('es_append_at', APPEND_AT, [item.streamId, at.toString(), item.payload]);
-    } else if (at !== undefined) {
-      rows = (await sql<{ revision: bigint; position: bigint }>`select * from es_append_at(${item.streamId}, ${at.toString()}::bigint, ${item.payload}::jsonb)`.execute(this.database.db)).rows;
-    } else {
-      const [outcome] = await this.appendMany([item]);
-      if (outcome instanceof Error) throw outcome;
-      return outcome!;
-    }
+    const rows = at === undefined
+      ? await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_lookup', APPEND_LOOKUP, [item.streamId, ...lookupExpected(item.expected), item.payload])
+      : await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_at', APPEND_AT, [item.streamId, at.toString(), item.payload]);
     if (rows.length === 0) throw Object.assign(new Error('expected revision did not match'), { code: MISMATCH });
     let last = rows[0]!;
     for (const row of rows) if (row.position > last.position) last = row;
