@@ -1,4 +1,5 @@
 import { LruMap } from '../lru.ts';
+import { eventJsonText } from './json.ts';
 
 /**
  * A single append on PostgreSQL, the path of one writer: one statement, prepared once per connection.
@@ -26,6 +27,20 @@ export const APPEND_AT = `
   select pg_current_xact_id()::text::bigint * 65536 + e.n - 1, $1, $2::bigint + e.n, (e.ev->>'id')::uuid, e.ev->>'type', e.ev->'data', e.ev->'metadata'
   from jsonb_array_elements($3::jsonb) with ordinality e(ev, n)
   returning revision, position`;
+
+/**
+ * APPEND_AT for one event, its columns as parameters: no JSON array to take apart in the statement, which made
+ * it about 15 % slower for the single writer (one event per append is what most commands append).
+ * $1 stream, $2 the revision the stream is at, $3 id, $4 type, $5 data, $6 metadata (JSON texts).
+ */
+export const APPEND_ONE_AT = `
+  insert into es_events (position, stream_id, revision, event_id, type, data, metadata)
+  values (pg_current_xact_id()::text::bigint * 65536, $1, $2::bigint + 1, $3::uuid, $4, $5::jsonb, $6::jsonb)
+  returning revision, position`;
+
+export function oneAtParams(streamId: string, at: bigint, event: { id: string; type: string; data: unknown; metadata: unknown }): unknown[] {
+  return [streamId, at.toString(), event.id, event.type, eventJsonText(event.data) ?? null, eventJsonText(event.metadata) ?? null];
+}
 
 /**
  * APPEND_LOOKUP's $2 and $3: the expected revision as a mode and a number, never one text cast to bigint (a

@@ -5,7 +5,7 @@ import { migrate } from '../db/migrations.ts';
 import { uuidv7 } from '../ids.ts';
 import { eventJsonText } from './json.ts';
 import { eventStoreMigrations } from './postgres-schema.ts';
-import { APPEND_AT, APPEND_LOOKUP, KnownRevisions, lookupExpected, revisionToAppendAt } from './postgres-single.ts';
+import { APPEND_AT, APPEND_LOOKUP, APPEND_ONE_AT, KnownRevisions, lookupExpected, oneAtParams, revisionToAppendAt } from './postgres-single.ts';
 import {
   MAX_EVENTS_PER_APPEND,
   WrongExpectedVersion,
@@ -46,15 +46,28 @@ interface AppendedRow {
   last_position: bigint;
 }
 
-/** One append as the SQL functions take it: the stream, the expected revision as text, the events' JSON. */
-interface Append {
-  streamId: string;
-  expected: string;
-  payload: string;
-  events: number;
+interface StoredEvent {
+  id: string;
+  type: string;
+  data: unknown;
+  metadata: EventMetadata;
 }
 
-interface Grouped extends Append {
+/** One append as the statements take it: the stream, the expected revision as text, its events (as JSON when first needed). */
+class Append {
+  private json: string | undefined;
+  constructor(readonly streamId: string, readonly expected: string, readonly stored: readonly StoredEvent[]) {}
+  get events(): number {
+    return this.stored.length;
+  }
+  /** Every event as one JSON array, as the functions and the many-event statements take them. */
+  get payload(): string {
+    return (this.json ??= eventJsonText(this.stored));
+  }
+}
+
+interface Grouped {
+  item: Append;
   resolve(row: AppendedRow): void;
   reject(error: unknown): void;
 }
@@ -100,8 +113,7 @@ export class PostgresEventStore implements EventStore {
     if (events.length === 0 || events.length > MAX_EVENTS_PER_APPEND) {
       throw new RangeError(`an append carries 1 to ${MAX_EVENTS_PER_APPEND} events, got ${events.length}`);
     }
-    const payload = eventJsonText(events.map((e) => ({ id: e.id ?? uuidv7(), type: e.type, data: e.data, metadata: e.metadata })));
-    const item: Append = { streamId, expected: String(expectedRevision), payload, events: events.length };
+    const item = new Append(streamId, String(expectedRevision), events.map((e) => ({ id: e.id ?? uuidv7(), type: e.type, data: e.data, metadata: e.metadata })));
     for (let attempt = 0; ; attempt++) {
       try {
         // After a unique violation (a concurrent append won the revision, or these ids exist) or an
@@ -145,7 +157,9 @@ export class PostgresEventStore implements EventStore {
     const at = revisionToAppendAt(item.expected, this.known.get(item.streamId));
     const rows = at === undefined
       ? await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_lookup', APPEND_LOOKUP, [item.streamId, ...lookupExpected(item.expected), item.payload])
-      : await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_at', APPEND_AT, [item.streamId, at.toString(), item.payload]);
+      : item.events === 1
+        ? await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_one_at', APPEND_ONE_AT, oneAtParams(item.streamId, at, item.stored[0]!))
+        : await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_at', APPEND_AT, [item.streamId, at.toString(), item.payload]);
     if (rows.length === 0) throw Object.assign(new Error('expected revision did not match'), { code: MISMATCH });
     let last = rows[0]!;
     for (const row of rows) if (row.position > last.position) last = row;
@@ -174,7 +188,7 @@ export class PostgresEventStore implements EventStore {
    */
   private appendGrouped(item: Append): Promise<AppendedRow> {
     return new Promise((resolve, reject) => {
-      this.grouped.push({ ...item, resolve, reject });
+      this.grouped.push({ item, resolve, reject });
       this.sendGrouped();
     });
   }
@@ -183,7 +197,7 @@ export class PostgresEventStore implements EventStore {
     while (this.groupsInFlight < MAX_GROUPS_IN_FLIGHT && this.grouped.length > 0) {
       let n = 0;
       let events = 0;
-      while (n < this.grouped.length && n < MAX_GROUP_ITEMS && events + this.grouped[n]!.events <= MAX_GROUP_EVENTS) events += this.grouped[n++]!.events;
+      while (n < this.grouped.length && n < MAX_GROUP_ITEMS && events + this.grouped[n]!.item.events <= MAX_GROUP_EVENTS) events += this.grouped[n++]!.item.events;
       const group = this.grouped.splice(0, Math.max(n, 1));
       this.groupsInFlight++;
       void this.sendGroup(group).finally(() => {
@@ -197,8 +211,9 @@ export class PostgresEventStore implements EventStore {
     try {
       // Alone, an append that fails retries careful (its caller's loop); grouped, a statement failing as a
       // whole runs again in es_append_batch, one subtransaction per append, so only the one at fault fails.
-      if (group.length === 1) return group[0]!.resolve(await this.appendOne(group[0]!));
-      const outcomes = await this.appendMany(group).catch(() => this.appendSeparately(group));
+      if (group.length === 1) return group[0]!.resolve(await this.appendOne(group[0]!.item));
+      const items = group.map((g) => g.item);
+      const outcomes = await this.appendMany(items).catch(() => this.appendSeparately(items));
       for (const [i, g] of group.entries()) {
         const outcome = outcomes[i]!;
         if (outcome instanceof Error) g.reject(outcome);
@@ -209,7 +224,7 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  private async appendSeparately(group: Grouped[]): Promise<Array<AppendedRow | Error>> {
+  private async appendSeparately(group: readonly Append[]): Promise<Array<AppendedRow | Error>> {
     const items = itemsJson(group);
     const result = await sql<AppendedRow & { idx: number; err_code: string | null; err_detail: string | null; err_message: string | null }>`
       select * from es_append_batch(${items}::jsonb)`.execute(this.database.db);

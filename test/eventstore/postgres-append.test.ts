@@ -88,11 +88,17 @@ for (const kind of await databaseKinds()) {
       t.database.prepared = (name, text, values) => { used.push(name); return prepared(name, text, values); };
       const stream = uniqueStream();
       await store.append(stream, [ev('Opened')], { expectedRevision: 'no_stream' });
-      for (let i = 0; i < 3; i++) await store.append(stream, [ev('E', { i })], { expectedRevision: 'any' });
-      await store.append(stream, [ev('F')], { expectedRevision: 3n });
+      const sent = [0, 1, 2].map((i) => ev('E', { i }));
+      for (const e of sent) await store.append(stream, [e], { expectedRevision: 'any' });
+      await store.append(stream, [ev('F'), ev('G')], { expectedRevision: 3n });
       const unknown = uniqueStream();
       await store.append(unknown, [ev('X')], { expectedRevision: 'any' });
-      expect(used).to.deep.equal(['es_append_at', 'es_append_at', 'es_append_at', 'es_append_at', 'es_append_at', 'es_append_lookup']);
+      expect(used).to.deep.equal(['es_append_one_at', 'es_append_one_at', 'es_append_one_at', 'es_append_one_at', 'es_append_at', 'es_append_lookup']);
+      // one event or several, the same events as any other append writes them
+      const events = await collect(store.readStream(stream));
+      expect(events.map((e) => [e.type, e.revision, e.data])).to.deep.equal([['Opened', 0n, {}], ['E', 1n, { i: 0 }], ['E', 2n, { i: 1 }], ['E', 3n, { i: 2 }], ['F', 4n, {}], ['G', 5n, {}]]);
+      expect(events[1]!.metadata).to.deep.equal(sent[0]!.metadata);
+      expect(events[1]!.position).to.be.greaterThan(events[0]!.position);
     });
 
     it('writes the same ids appended concurrently once, and both callers get that result', async () => {
