@@ -5,7 +5,7 @@ import type { AuthRequest, GatewayBrain, GatewayFailure, Lease } from './brain.t
 import { parseConnectAuthority, parseProxyAuthorization } from './http-proxy-auth.ts';
 import { BatchedMeter, DEFAULT_HALF_CLOSE_GRACE_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_METER_INTERVAL_MS, pipe } from './pipe.ts';
 import { parseCidrList, systemLookup, type Cidr, type LookupFn } from './ssrf.ts';
-import { dialTarget, type DialOptions, type Tunnel } from './upstream.ts';
+import { dialSignal, dialTarget, type DialOptions, type Tunnel } from './upstream.ts';
 
 // ---------------------------------------------------------------------------------------------
 // What both listeners share: options, socket bookkeeping, authentication, graceful refusal.
@@ -287,8 +287,6 @@ export function createHttpProxy(options: ListenerOptions): ProxyListener<http.Se
 
   async function handleConnect(req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
     const requestId = o.requestId();
-    const gone = new AbortController();
-    socket.once('close', () => gone.abort());
     let lease: Lease | undefined;
     let established = false;
     try {
@@ -297,7 +295,7 @@ export function createHttpProxy(options: ListenerOptions): ProxyListener<http.Se
       lease = auth.lease;
       const target = parseConnectAuthority(req.url ?? '');
       if (!target.ok) return refuseConnect(socket, { code: 'E_SSRF_BLOCKED', message: target.error.message }, requestId);
-      const dialed = await dialTarget(lease, { host: target.value.host, port: target.value.port }, { ...dialOptions(o, registry, AbortSignal.any([gone.signal, lease.revoked])), ownReads: true });
+      const dialed = await dialTarget(lease, { host: target.value.host, port: target.value.port }, { ...dialOptions(o, registry, dialSignal(socket, lease.revoked)), ownReads: true });
       if (!dialed.ok) {
         if (dialed.cause) o.onError(dialed.cause, { requestId, code: dialed.failure.code });
         return dialed.aborted ? void socket.destroy() : refuseConnect(socket, dialed.failure, requestId);
@@ -319,8 +317,6 @@ export function createHttpProxy(options: ListenerOptions): ProxyListener<http.Se
   async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const requestId = o.requestId();
     const socket = req.socket;
-    const gone = new AbortController();
-    socket.once('close', () => gone.abort());
     let lease: Lease | undefined;
     try {
       const auth = await start(req, requestId);
@@ -328,7 +324,7 @@ export function createHttpProxy(options: ListenerOptions): ProxyListener<http.Se
       lease = auth.lease;
       const target = parseAbsoluteTarget(req.url ?? '');
       if (!target.ok) return refuseRequest(req, res, { code: 'E_SSRF_BLOCKED', message: target.message }, requestId);
-      const dialed = await dialTarget(lease, { host: target.host, port: target.port }, dialOptions(o, registry, AbortSignal.any([gone.signal, lease.revoked])));
+      const dialed = await dialTarget(lease, { host: target.host, port: target.port }, dialOptions(o, registry, dialSignal(socket, lease.revoked)));
       if (!dialed.ok) {
         if (dialed.cause) o.onError(dialed.cause, { requestId, code: dialed.failure.code });
         return dialed.aborted ? void socket.destroy() : refuseRequest(req, res, dialed.failure, requestId);

@@ -24,7 +24,7 @@ import {
   selectMethod,
   type Decoded,
 } from './socks5/protocol.ts';
-import { dialTarget } from './upstream.ts';
+import { dialSignal, dialTarget } from './upstream.ts';
 
 /**
  * Bytes a client may send ahead during the handshake (greeting, auth and request coalesced, plus
@@ -105,8 +105,6 @@ export function createSocks5Proxy(options: ListenerOptions): ProxyListener<net.S
 
   async function handle(socket: net.Socket): Promise<void> {
     const requestId = o.requestId();
-    const gone = new AbortController();
-    socket.once('close', () => gone.abort());
     const handshake = setTimeout(() => socket.destroy(), o.timeouts.handshakeMs);
     const reader = new HandshakeReader(socket);
     let lease: Lease | undefined;
@@ -140,7 +138,7 @@ export function createSocks5Proxy(options: ListenerOptions): ProxyListener<net.S
       if (deferred !== undefined || lease === undefined) return replyFailure(deferred ?? { code: 'E_INTERNAL' });
 
       const target = { host: request.value.address.host, port: request.value.port };
-      const dialed = await dialTarget(lease, target, { ...dialOptions(o, registry, AbortSignal.any([gone.signal, lease.revoked])), ownReads: true });
+      const dialed = await dialTarget(lease, target, { ...dialOptions(o, registry, dialSignal(socket, lease.revoked)), ownReads: true });
       if (!dialed.ok) {
         if (dialed.cause) o.onError(dialed.cause, { requestId, code: dialed.failure.code });
         return dialed.aborted ? void socket.destroy() : replyFailure(dialed.failure);

@@ -251,6 +251,28 @@ export interface DialOptions {
   ownReads?: boolean;
 }
 
+const CLIENT_GONE = new Error('client gone');
+
+/**
+ * The signal that stops a dial in flight: the client's socket closed, or the lease revoked. One controller and two
+ * listeners per connection; AbortSignal.any's dependent signal (weak references, a DOMException on each abort) was
+ * about a tenth of the gateway's CPU per new tunnel.
+ */
+export function dialSignal(client: net.Socket, revoked: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  if (revoked.aborted || client.destroyed) {
+    controller.abort(revoked.aborted ? revoked.reason : CLIENT_GONE);
+    return controller.signal;
+  }
+  const onRevoked = (): void => controller.abort(revoked.reason);
+  revoked.addEventListener('abort', onRevoked, { once: true });
+  client.once('close', () => {
+    revoked.removeEventListener('abort', onRevoked);
+    controller.abort(CLIENT_GONE);
+  });
+  return controller.signal;
+}
+
 export type DialResult =
   | { ok: true; tunnel: Tunnel; upstream: Upstream }
   /** `aborted`: nobody is waiting for an answer any more; just close. `cause`: worth logging. */

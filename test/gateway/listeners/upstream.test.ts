@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import type net from 'node:net';
-import { openTunnel, type OpenTunnelResult, type Tunnel } from '../../../adapters/gateway/upstream.ts';
+import { dialSignal, openTunnel, type OpenTunnelResult, type Tunnel } from '../../../adapters/gateway/upstream.ts';
 import { deadPort, readAll, startHttpModem, startSilentServer, startSocksModem, startTcpTarget, type Modem, type TcpTarget } from './helpers.ts';
 
 /** Sends `payload`, half-closes, and returns everything the target sent back (head included). */
@@ -156,5 +156,41 @@ describe('gateway/upstream openTunnel', () => {
       expect(r.ok, url).to.equal(false);
       if (!r.ok) expect(r.error.kind, url).to.equal('invalid-upstream');
     }
+  });
+});
+
+describe('gateway/upstream dialSignal', () => {
+  const pair = async (): Promise<[net.Socket, () => Promise<void>]> => {
+    const target = await startTcpTarget();
+    const { connect } = await import('node:net');
+    const client = connect(target.port, '127.0.0.1');
+    await once(client, 'connect');
+    return [client, async () => { client.destroy(); await target.close(); }];
+  };
+
+  it('aborts when the client closes, and lets go of the lease signal then', async () => {
+    const [client, done] = await pair();
+    const revoked = new AbortController();
+    const signal = dialSignal(client, revoked.signal);
+    expect(getEventListeners(revoked.signal, 'abort')).to.have.length(1);
+    client.destroy();
+    await once(client, 'close');
+    expect(signal.aborted).to.equal(true);
+    expect(getEventListeners(revoked.signal, 'abort')).to.have.length(0);
+    await done();
+  });
+
+  it('aborts with the lease when it is revoked, and at once when either had ended already', async () => {
+    const [client, done] = await pair();
+    const revoked = new AbortController();
+    const signal = dialSignal(client, revoked.signal);
+    expect(signal.aborted).to.equal(false);
+    revoked.abort(new Error('revoked'));
+    expect(signal.aborted).to.equal(true);
+    expect((signal.reason as Error).message).to.equal('revoked');
+    expect(dialSignal(client, revoked.signal).aborted).to.equal(true);
+    client.destroy();
+    expect(dialSignal(client, new AbortController().signal).aborted).to.equal(true);
+    await done();
   });
 });
