@@ -3,9 +3,8 @@ import { sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { migrate } from '../db/migrations.ts';
 import { uuidv7 } from '../ids.ts';
-import { eventJsonText } from './json.ts';
 import { eventStoreMigrations } from './postgres-schema.ts';
-import { APPEND_AT, APPEND_LOOKUP, APPEND_ONE_AT, KnownRevisions, lookupExpected, oneAtParams, revisionToAppendAt } from './postgres-single.ts';
+import { Append, MAX_GROUPED_EVENTS, MISMATCH, PostgresWrites } from './postgres-writes.ts';
 import {
   MAX_EVENTS_PER_APPEND,
   WrongExpectedVersion,
@@ -33,44 +32,6 @@ const WAKE_GATHER_MS = 1;
 const NOTIFY_SPACING_MS = 5;
 const APPENDED_CHANNEL = 'es_appended';
 
-/** Group commit bounds: appends in flight alone or as groups, and a group's size (an append larger than MAX_GROUPED_EVENTS goes alone). */
-const MAX_GROUPS_IN_FLIGHT = 3;
-const MAX_GROUP_ITEMS = 64;
-const MAX_GROUP_EVENTS = 2048;
-const MAX_GROUPED_EVENTS = 100;
-/** An append left out of the fast statement because its expected revision did not match (retried careful). */
-const MISMATCH = 'ES_MISMATCH';
-
-interface AppendedRow {
-  next_revision: bigint;
-  last_position: bigint;
-}
-
-interface StoredEvent {
-  id: string;
-  type: string;
-  data: unknown;
-  metadata: EventMetadata;
-}
-
-/** One append as the statements take it: the stream, the expected revision as text, its events (as JSON when first needed). */
-class Append {
-  private json: string | undefined;
-  constructor(readonly streamId: string, readonly expected: string, readonly stored: readonly StoredEvent[]) {}
-  get events(): number {
-    return this.stored.length;
-  }
-  /** Every event as one JSON array, as the functions and the many-event statements take them. */
-  get payload(): string {
-    return (this.json ??= eventJsonText(this.stored));
-  }
-}
-
-interface Grouped {
-  item: Append;
-  resolve(row: AppendedRow): void;
-  reject(error: unknown): void;
-}
 
 interface EventRow {
   position: bigint;
@@ -89,15 +50,13 @@ export class PostgresEventStore implements EventStore {
   private readonly subscriptions = new Set<Subscription>();
   private stopListening: (() => Promise<void>) | undefined;
   private notifyPending = false;
-  private readonly grouped: Grouped[] = [];
-  private groupsInFlight = 0;
   private notifyAgain = false;
   private lastNotifyAt = Number.NEGATIVE_INFINITY;
-  /** Revisions streams are known to have: a single append after one needs no lookup. */
-  private readonly known = new KnownRevisions();
+  private readonly writes: PostgresWrites;
 
   private constructor(private readonly database: Database) {
     this.kind = database.kind;
+    this.writes = new PostgresWrites(database);
     this.local.setMaxListeners(0);
   }
 
@@ -121,11 +80,11 @@ export class PostgresEventStore implements EventStore {
         // or reports the wrong expected version.
         const careful = attempt > 0;
         const row = careful
-          ? await this.appendCareful(item)
+          ? await this.writes.careful(item)
           : this.database.kind === 'postgres' && events.length <= MAX_GROUPED_EVENTS
-            ? await this.appendGrouped(item)
-            : await this.appendOne(item);
-        this.known.saw(streamId, row.next_revision);
+            ? await this.writes.grouped(item)
+            : await this.writes.one(item);
+        this.writes.known.saw(streamId, row.next_revision);
         this.local.emit('appended');
         this.notifyOthers();
         return { nextRevision: row.next_revision, position: row.last_position };
@@ -143,100 +102,6 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  /** The careful form (es_append): checks for a repeat of the same ids before reporting a conflict. */
-  private async appendCareful({ streamId, expected, payload }: Append): Promise<AppendedRow> {
-    const result = await sql<AppendedRow>`select * from es_append(${streamId}, ${expected}, ${payload}::jsonb, true)`.execute(this.database.db);
-    return result.rows[0]!;
-  }
-
-  /**
-   * One append alone (postgres-single.ts): after a known revision, or none, the revision is given and not
-   * looked up. One statement prepared once per connection (on PGlite, by pglite-wire.ts).
-   */
-  private async appendOne(item: Append): Promise<AppendedRow> {
-    const at = revisionToAppendAt(item.expected, this.known.get(item.streamId));
-    const rows = at === undefined
-      ? await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_lookup', APPEND_LOOKUP, [item.streamId, ...lookupExpected(item.expected), item.payload])
-      : item.events === 1
-        ? await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_one_at', APPEND_ONE_AT, oneAtParams(item.streamId, at, item.stored[0]!))
-        : await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_at', APPEND_AT, [item.streamId, at.toString(), item.payload]);
-    if (rows.length === 0) throw Object.assign(new Error('expected revision did not match'), { code: MISMATCH });
-    let last = rows[0]!;
-    for (const row of rows) if (row.position > last.position) last = row;
-    return { next_revision: last.revision, last_position: last.position };
-  }
-
-  /**
-   * The fast path: every append of `items` in one INSERT statement (its own transaction). An item whose
-   * expected revision does not match is left out and comes back as MISMATCH (the careful form then tells
-   * a repeat from a conflict); a unique violation fails the whole statement, so each append is all or nothing.
-   */
-  private async appendMany(items: readonly Append[]): Promise<Array<AppendedRow | Error>> {
-    const result = await sql<{ idx: number; next_revision: bigint | null; last_position: bigint | null }>`select * from es_append_many(${itemsJson(items)}::jsonb)`.execute(this.database.db);
-    const outcomes: Array<AppendedRow | Error> = items.map(() => Object.assign(new Error('expected revision did not match'), { code: MISMATCH }));
-    for (const row of result.rows) {
-      if (row.next_revision !== null && row.last_position !== null) outcomes[row.idx] = { next_revision: row.next_revision, last_position: row.last_position };
-    }
-    return outcomes;
-  }
-
-  /**
-   * Group commit. An append goes out at once when few are in flight; appends arriving meanwhile wait and go
-   * together in one es_append_many, one transaction and one WAL flush. Each gets its own result or error
-   * (the same codes as alone, so the retry rules above stay as they are): when the statement fails as a
-   * whole, the group runs again in es_append_batch, one subtransaction per append (sendGroup).
-   */
-  private appendGrouped(item: Append): Promise<AppendedRow> {
-    return new Promise((resolve, reject) => {
-      this.grouped.push({ item, resolve, reject });
-      this.sendGrouped();
-    });
-  }
-
-  private sendGrouped(): void {
-    while (this.groupsInFlight < MAX_GROUPS_IN_FLIGHT && this.grouped.length > 0) {
-      let n = 0;
-      let events = 0;
-      while (n < this.grouped.length && n < MAX_GROUP_ITEMS && events + this.grouped[n]!.item.events <= MAX_GROUP_EVENTS) events += this.grouped[n++]!.item.events;
-      const group = this.grouped.splice(0, Math.max(n, 1));
-      this.groupsInFlight++;
-      void this.sendGroup(group).finally(() => {
-        this.groupsInFlight--;
-        this.sendGrouped();
-      });
-    }
-  }
-
-  private async sendGroup(group: Grouped[]): Promise<void> {
-    try {
-      // Alone, an append that fails retries careful (its caller's loop); grouped, a statement failing as a
-      // whole runs again in es_append_batch, one subtransaction per append, so only the one at fault fails.
-      if (group.length === 1) return group[0]!.resolve(await this.appendOne(group[0]!.item));
-      const items = group.map((g) => g.item);
-      const outcomes = await this.appendMany(items).catch(() => this.appendSeparately(items));
-      for (const [i, g] of group.entries()) {
-        const outcome = outcomes[i]!;
-        if (outcome instanceof Error) g.reject(outcome);
-        else g.resolve(outcome);
-      }
-    } catch (error) {
-      for (const g of group) g.reject(error); // one transaction: all of them were appended or none
-    }
-  }
-
-  private async appendSeparately(group: readonly Append[]): Promise<Array<AppendedRow | Error>> {
-    const items = itemsJson(group);
-    const result = await sql<AppendedRow & { idx: number; err_code: string | null; err_detail: string | null; err_message: string | null }>`
-      select * from es_append_batch(${items}::jsonb)`.execute(this.database.db);
-    const outcomes: Array<AppendedRow | Error> = group.map(() => new Error('es_append_batch returned no row for this append'));
-    for (const row of result.rows) {
-      outcomes[row.idx] = row.err_code === null
-        ? { next_revision: row.next_revision, last_position: row.last_position }
-        : Object.assign(new Error(row.err_message ?? 'append failed'), { code: row.err_code, detail: row.err_detail ?? undefined });
-    }
-    return outcomes;
-  }
-
   async *readStream(streamId: string, options: { fromRevision?: bigint } = {}): AsyncIterable<RecordedEvent> {
     let from = options.fromRevision ?? 0n;
     for (;;) {
@@ -248,7 +113,7 @@ export class PostgresEventStore implements EventStore {
         .orderBy('revision')
         .limit(PAGE)
         .execute()) as EventRow[];
-      if (rows.length > 0) this.known.saw(streamId, rows[rows.length - 1]!.revision);
+      if (rows.length > 0) this.writes.known.saw(streamId, rows[rows.length - 1]!.revision);
       for (const row of rows) yield toRecorded(row);
       if (rows.length < PAGE) return;
       from = rows[rows.length - 1]!.revision + 1n;
@@ -400,11 +265,6 @@ export class PostgresEventStore implements EventStore {
     const rows = first.position === null ? [] : result.rows;
     return { rows, horizon: first.horizon, heldBack: first.top !== null && first.top >= first.horizon };
   }
-}
-
-/** Appends as the functions and the fast statement take them: [{"s": stream, "e": expected, "v": events}]. */
-function itemsJson(items: readonly Append[]): string {
-  return `[${items.map((g) => `{"s":${JSON.stringify(g.streamId)},"e":${JSON.stringify(g.expected)},"v":${g.payload}}`).join(',')}]`;
 }
 
 function toRecorded(row: EventRow): RecordedEvent {
