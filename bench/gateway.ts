@@ -1,7 +1,8 @@
 /**
  * npm run bench:gateway — side by side in one run on loopback, no modem behind the gateway: a 100 MB
  * download direct, through squid (HTTP CONNECT), the gateway's CONNECT, dante (SOCKS5) and the
- * gateway's SOCKS5, in interleaved passes (the median of BENCH_PASSES after a warm-up pass); then
+ * gateway's SOCKS5, in interleaved passes (BENCH_PASSES after a warm-up pass, every other one in reverse order;
+ * the ratios are the median of each pass's ratio, which pairs runs seconds apart on a machine that drifts); then
  * new-tunnel setup latency through each. The gateway runs its real listeners, tunnels, metering and
  * in-flight byte budget (#8), with the in-memory test brain; squid and dante are started here on
  * free ports (skipped with a note when the Debian packages are absent). Client, gateway and origin
@@ -17,7 +18,7 @@ import { PASSWORD, USER } from '../test/gateway/listeners/helpers.ts';
 import { startDante, startSquid, type Anchor } from './anchors.ts';
 
 const SIZE = Number(process.env.BENCH_BYTES ?? 100_000_000);
-const PASSES = Number(process.env.BENCH_PASSES ?? 5);
+const PASSES = Number(process.env.BENCH_PASSES ?? 7);
 const SETUPS = Number(process.env.BENCH_SETUPS ?? 300);
 
 const children: ChildProcess[] = [];
@@ -125,7 +126,8 @@ try {
   const cpuRuns = new Map<string, number[]>(paths.map(([name]) => [name, []]));
   for (let pass = 0; pass <= PASSES; pass++) {
     process.stderr.write(pass === 0 ? 'warm-up pass…\n' : `pass ${pass}/${PASSES}…\n`);
-    for (const [name, open, pid] of paths) {
+    // every other pass in reverse order, so a proxy and its anchor each run first as often (the machine drifts within a pass)
+    for (const [name, open, pid] of pass % 2 === 0 ? paths : [...paths].reverse()) {
       const { mbps, cpuPerMb } = await download(open, pid);
       if (pass > 0) { // pass 0 settles JIT and socket buffers
         runs.get(name)!.push(mbps);
@@ -159,7 +161,11 @@ try {
     console.log(`${name.padEnd(24)}${mbps.get(name)!.toFixed(0).padStart(8)}${(mbps.get(name)! / d).toFixed(2).padStart(11)}${s ? pct(s, 50).toFixed(2).padStart(11) : ''.padStart(11)}${s ? pct(s, 99).toFixed(2).padStart(9) : ''.padStart(9)}${Number.isNaN(c) ? '' : c.toFixed(3).padStart(11)}`);
   }
   for (const note of notes) console.log(`note: ${note}; its ratio is not measured`);
-  const ratio = (gw: string, anchorName: string | undefined) => (anchorName ? mbps.get(gw)! / mbps.get(anchorName)! : NaN);
+  // The median of the ratios within each pass, not a ratio of medians: a pass runs the two a few seconds apart, and
+  // this machine's speed drifts from one pass to the next by more than the difference being measured.
+  const paired = (of: Map<string, number[]>, gw: string, anchorName: string | undefined) =>
+    (anchorName ? median(of.get(gw)!.map((x, i) => x / of.get(anchorName)![i]!)) : NaN);
+  const ratio = (gw: string, anchorName: string | undefined) => paired(runs, gw, anchorName);
   const p99 = (name: string | undefined) => (name ? pct(setups.get(name)!, 99) : NaN);
   const squidPath = squid ? `${squid.name} CONNECT` : undefined;
   const dantePath = dante ? `${dante.name} SOCKS5` : undefined;
@@ -168,6 +174,7 @@ try {
   const cp = p99('gateway CONNECT') - p99(squidPath);
   const sp = p99('gateway SOCKS5') - p99(dantePath);
   console.log(`targets: CONNECT >= 1.0 x squid ${c >= 1 ? 'met' : 'NOT met'}; SOCKS5 >= 1.0 x dante ${s >= 1 ? 'met' : 'NOT met'}; setup p99 <= theirs + 1 ms: CONNECT ${cp <= 1 ? 'met' : 'NOT met'}, SOCKS5 ${sp <= 1 ? 'met' : 'NOT met'}`);
+  // CPU over all passes: one transfer is a few 10 ms clock ticks, too coarse for a ratio per pass
   const cpuRatio = (gw: string, anchorName: string | undefined) => (anchorName ? cpu.get(gw)! / cpu.get(anchorName)! : NaN);
   console.log(`connect_vs_squid=${c.toFixed(2)} socks_vs_dante=${s.toFixed(2)} setup_p99_over_squid_ms=${cp.toFixed(2)} setup_p99_over_dante_ms=${sp.toFixed(2)} cpu_per_mb_vs_squid=${cpuRatio('gateway CONNECT', squidPath).toFixed(2)} cpu_per_mb_vs_dante=${cpuRatio('gateway SOCKS5', dantePath).toFixed(2)}`);
 } finally {
