@@ -9,14 +9,23 @@ import { LruMap } from '../lru.ts';
  * bind, describe, execute and sync in one buffer. Parameters are serialized as PGlite's query() does,
  * by the types the statement's description gave, and rows are parsed by the same parsers.
  *
- * A statement that changes the schema (create, alter, drop…) closes every prepared one, so none keeps a
- * plan or parameter types of a table that changed.
+ * A statement that changes the schema (create, alter, drop, do) closes every prepared one, so none keeps a
+ * plan or parameter types of a table that changed; so does a rollback after one inside the transaction. A change
+ * the text does not show (DDL inside a function, search_path, deallocate) makes a prepared statement fail with
+ * 0A000 or 26000: it is forgotten and, outside a transaction (where the failed attempt left nothing behind),
+ * prepared again and run once more.
  */
 
 type BackendMessage = Awaited<ReturnType<PGlite['execProtocolStream']>>[number];
 
 const MAX_PREPARED = 500;
-const SCHEMA_CHANGE = /^\s*(create|alter|drop|do)\b/i;
+/** After any leading comments: a statement that changes the schema. */
+const SCHEMA_CHANGE = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(create|alter|drop|do)\b/i;
+const ROLLBACK = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*rollback\b/i;
+/** A prepared statement that no longer fits ("cached plan must not change result type") or no longer exists. */
+const STALE = new Set(['0A000', '26000']);
+/** Statement names are unique per process: two wires on one PGlite must not take each other's. */
+let wires = 0;
 
 interface Prepared {
   name: string;
@@ -28,6 +37,9 @@ export class PgliteWire {
   /** Names evicted or invalidated: closed in the next exchange. */
   private toClose: string[] = [];
   private nextName = 0;
+  private readonly prefix = `pw${wires++}_`;
+  /** A schema change ran inside the open transaction: a rollback undoes it under the statements prepared since. */
+  private changedInTransaction = false;
 
   constructor(private readonly pglite: PGlite, maxPrepared = MAX_PREPARED) {
     this.prepared = new LruMap(maxPrepared, (_text, p) => this.toClose.push(p.name));
@@ -36,6 +48,21 @@ export class PgliteWire {
   /** Runs one statement; the caller holds the connection (no other statement interleaves). */
   async query<R>(text: string, params: readonly unknown[]): Promise<Results<R>> {
     if (SCHEMA_CHANGE.test(text)) return this.schemaChange<R>(text, params);
+    const rollback = this.changedInTransaction && ROLLBACK.test(text);
+    try {
+      return await this.run<R>(text, params);
+    } catch (error) {
+      if (!STALE.has((error as { code?: string }).code ?? '')) throw error;
+      this.forget(text);
+      if (this.pglite.isInTransaction()) throw error;
+      return await this.run<R>(text, params);
+    } finally {
+      if (rollback) this.prepared.clear();
+      if (this.changedInTransaction && !this.pglite.isInTransaction()) this.changedInTransaction = false;
+    }
+  }
+
+  private async run<R>(text: string, params: readonly unknown[]): Promise<Results<R>> {
     let statement = this.prepared.get(text);
     if (statement === undefined) statement = await this.prepare(text);
     const messages = await this.exchange([
@@ -48,7 +75,7 @@ export class PgliteWire {
   }
 
   private async prepare(text: string): Promise<Prepared> {
-    const name = `pw${this.nextName++}`;
+    const name = `${this.prefix}${this.nextName++}`;
     const messages = await this.exchange([
       protocol.serialize.parse({ name, text }),
       protocol.serialize.describe({ type: 'S', name }),
@@ -59,9 +86,17 @@ export class PgliteWire {
     return statement;
   }
 
+  private forget(text: string): void {
+    const statement = this.prepared.get(text);
+    if (statement === undefined) return;
+    this.prepared.delete(text);
+    this.toClose.push(statement.name);
+  }
+
   /** A schema change runs unnamed, and every prepared statement is closed with it. */
   private async schemaChange<R>(text: string, params: readonly unknown[]): Promise<Results<R>> {
     this.prepared.clear();
+    if (this.pglite.isInTransaction()) this.changedInTransaction = true;
     let paramTypes: number[] = [];
     if (params.length > 0) {
       paramTypes = parse.parseDescribeStatementResults(await this.exchange([

@@ -54,6 +54,44 @@ describe('PGlite statements in one exchange (PgliteWire)', () => {
     expect(await held()).to.equal(2n);
   });
 
+  it('forgets what a change the text does not show left stale: a rolled-back change, DDL in a function, deallocate, a commented alter', async () => {
+    const wire = new PgliteWire(pglite);
+    const columns = async () => Object.keys((await wire.query('select * from t limit 1', [])).rows[0] as object);
+    await wire.query('insert into t (id, n) values ($1, $2)', [1n, 7]);
+    expect(await columns()).to.not.include('b');
+    await wire.query('begin', []);
+    await wire.query('alter table t add column b text', []);
+    expect(await columns()).to.include('b');
+    await wire.query('rollback', []);
+    expect(await columns()).to.not.include('b');
+
+    await wire.query("create function add_c() returns void language sql as 'alter table t add column c text'", []);
+    expect(await columns()).to.not.include('c');
+    await wire.query('select add_c()', []);
+    expect(await columns()).to.include('c');
+
+    await wire.query('deallocate all', []);
+    expect(await columns()).to.include('c');
+
+    // a statement prepared inside the transaction took the changed column's type for its parameter
+    const byN = 'select id from t where n = $1';
+    await wire.query('begin', []);
+    await wire.query('alter table t alter column n type text', []);
+    expect((await wire.query(byN, ['7'])).rows).to.deep.equal([{ id: 1n }]);
+    await wire.query('rollback', []);
+    expect((await wire.query(byN, [7])).rows).to.deep.equal([{ id: 1n }]);
+
+    await wire.query('/* migration */ alter table t alter column n type text', []);
+    expect((await wire.query(byN, ['7'])).rows).to.deep.equal([{ id: 1n }]);
+  });
+
+  it('keeps two wires on one PGlite apart', async () => {
+    const [a, b] = [new PgliteWire(pglite), new PgliteWire(pglite)];
+    expect((await a.query('select 1 as x', [])).rows).to.deep.equal([{ x: 1 }]);
+    expect((await b.query('select 2 as x', [])).rows).to.deep.equal([{ x: 2 }]);
+    expect((await a.query('select 1 as x', [])).rows).to.deep.equal([{ x: 1 }]);
+  });
+
   it('throws the database error and leaves the session usable, in and out of a transaction', async () => {
     const wire = new PgliteWire(pglite);
     await wire.query(insert, row);
