@@ -12,6 +12,6 @@ export function eventJsonText(value: unknown): string {
 }
 
 function refuseBigint(key: string, v: unknown): unknown {
-  if (typeof v === 'bigint') throw new TypeError(`event field "${key}" is a bigint: store it as a string`);
+  if (typeof v === 'bigint') throw new TypeError(`event ${key === '' ? 'value' : `field "${key}"`} is a bigint: store it as a string`);
   return v;
 }

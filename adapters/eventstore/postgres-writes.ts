@@ -127,6 +127,16 @@ export class PostgresWrites {
       // Alone, an append that fails retries careful (its caller's loop); grouped, a statement failing as a
       // whole runs again in es_append_batch, one subtransaction per append, so only the one at fault fails.
       if (group.length === 1) return group[0]!.resolve(await this.one(group[0]!.item));
+      // An append whose events are not JSON (a bigint) fails alone, before anything is sent for the others.
+      group = group.filter((g) => {
+        try {
+          return g.item.payload.length > 0;
+        } catch (e) {
+          g.reject(e);
+          return false;
+        }
+      });
+      if (group.length === 0) return;
       const items = group.map((g) => g.item);
       const outcomes = await this.appendMany(items).catch(() => this.appendSeparately(items));
       for (const [i, g] of group.entries()) {

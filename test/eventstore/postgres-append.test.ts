@@ -101,6 +101,19 @@ for (const kind of await databaseKinds()) {
       expect(events[1]!.position > events[0]!.position).to.equal(true);
     });
 
+    it('refuses an append carrying a bigint alone, while the appends sent with it are written', async () => {
+      const streams = Array.from({ length: 12 }, () => uniqueStream());
+      const outcomes = await Promise.allSettled(streams.map((stream, i) =>
+        store.append(stream, [ev('E', i === 9 ? { amount: 5n } : { i })], { expectedRevision: 'any' })));
+      expect(outcomes.map((o) => o.status)).to.deep.equal(streams.map((_, i) => (i === 9 ? 'rejected' : 'fulfilled')));
+      expect(String((outcomes[9] as PromiseRejectedResult).reason)).to.include('"amount" is a bigint');
+      for (const [i, stream] of streams.entries()) expect((await collect(store.readStream(stream))).length).to.equal(i === 9 ? 0 : 1);
+      const stream = uniqueStream();
+      await store.append(stream, [ev('Opened')], { expectedRevision: 'no_stream' });
+      const top = await store.append(stream, [{ ...ev('E'), data: 7n }], { expectedRevision: 0n }).catch((e: Error) => e.message);
+      expect(top).to.include('event value is a bigint');
+    });
+
     it('writes the same ids appended concurrently once, and both callers get that result', async () => {
       const stream = uniqueStream();
       const events = [ev('A', {}, randomUUID())];
