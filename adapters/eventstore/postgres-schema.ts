@@ -52,7 +52,8 @@ export const eventStoreMigrations: Migration[] = [
     },
   },
   {
-    // APPEND_AT of postgres-single.ts as a function, so PGlite cached its plan (unused since 006).
+    // APPEND_AT of postgres-single.ts as a function, so PGlite cached its plan. No longer called (PGlite prepares
+    // statements now, adapters/db/pglite-wire.ts); kept so an older release still runs on a data directory this one used.
     id: 'eventstore/005-append-at',
     async up(db) {
       await sql.raw(`
@@ -66,13 +67,6 @@ export const eventStoreMigrations: Migration[] = [
           from jsonb_array_elements(p_events) with ordinality e(ev, n)
           returning es_events.revision, es_events.position;
         end $$`).execute(db);
-    },
-  },
-  {
-    // PGlite prepares statements now (adapters/db/pglite-wire.ts) and runs APPEND_AT as pg does, faster than the function.
-    id: 'eventstore/006-drop-append-at',
-    async up(db) {
-      await sql`drop function if exists es_append_at(text, bigint, jsonb)`.execute(db);
     },
   },
 ];
