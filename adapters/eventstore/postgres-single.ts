@@ -1,5 +1,4 @@
 import { LruMap } from '../lru.ts';
-import { eventJsonText } from './json.ts';
 
 /**
  * A single append on PostgreSQL, the path of one writer: one statement, prepared once per connection.
@@ -38,8 +37,8 @@ export const APPEND_ONE_AT = `
   values (pg_current_xact_id()::text::bigint * 65536, $1, $2::bigint + 1, $3::uuid, $4, $5::jsonb, $6::jsonb)
   returning revision, position`;
 
-export function oneAtParams(streamId: string, at: bigint, event: { id: string; type: string; data: unknown; metadata: unknown }): unknown[] {
-  return [streamId, at.toString(), event.id, event.type, eventJsonText(event.data) ?? null, eventJsonText(event.metadata) ?? null];
+export function oneAtParams(streamId: string, at: bigint, event: { id: string; type: string; data: string | undefined; metadata: string | undefined }): unknown[] {
+  return [streamId, at.toString(), event.id, event.type, event.data ?? null, event.metadata ?? null];
 }
 
 /**

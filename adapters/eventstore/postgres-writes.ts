@@ -30,17 +30,38 @@ export interface StoredEvent {
   metadata: EventMetadata;
 }
 
-/** One append as the statements take it: the stream, the expected revision as text, its events (as JSON when first needed). */
+/** An event's columns as the statements send them: data and metadata as JSON text (undefined stays undefined). */
+export interface EventColumns {
+  id: string;
+  type: string;
+  data: string | undefined;
+  metadata: string | undefined;
+}
+
+/**
+ * One append as the statements take it: the stream, the expected revision as text, and each event's JSON, made
+ * once here, so an event that is not JSON (a bigint) is refused before anything is sent, alone or in a group.
+ */
 export class Append {
+  readonly columns: readonly EventColumns[];
   private json: string | undefined;
-  constructor(readonly streamId: string, readonly expected: string, readonly stored: readonly StoredEvent[]) {}
+  constructor(readonly streamId: string, readonly expected: string, stored: readonly StoredEvent[]) {
+    this.columns = stored.map((e) => ({ id: e.id, type: e.type, data: eventJsonText(e.data), metadata: eventJsonText(e.metadata) }));
+  }
   get events(): number {
-    return this.stored.length;
+    return this.columns.length;
   }
-  /** Every event as one JSON array, as the functions and the many-event statements take them. */
+  /** Every event as one JSON array, as the functions and the many-event statements take them (built from the texts above). */
   get payload(): string {
-    return (this.json ??= eventJsonText(this.stored));
+    return (this.json ??= `[${this.columns.map(eventObjectText).join(',')}]`);
   }
+}
+
+/** What JSON.stringify gives for the event object: a member whose value is undefined is left out. */
+function eventObjectText(e: EventColumns): string {
+  const data = e.data === undefined ? '' : `,"data":${e.data}`;
+  const metadata = e.metadata === undefined ? '' : `,"metadata":${e.metadata}`;
+  return `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)}${data}${metadata}}`;
 }
 
 interface Grouped {
@@ -73,7 +94,7 @@ export class PostgresWrites {
     const rows = at === undefined
       ? await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_lookup', APPEND_LOOKUP, [item.streamId, ...lookupExpected(item.expected), item.payload])
       : item.events === 1
-        ? await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_one_at', APPEND_ONE_AT, oneAtParams(item.streamId, at, item.stored[0]!))
+        ? await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_one_at', APPEND_ONE_AT, oneAtParams(item.streamId, at, item.columns[0]!))
         : await this.database.prepared<{ revision: bigint; position: bigint }>('es_append_at', APPEND_AT, [item.streamId, at.toString(), item.payload]);
     if (rows.length === 0) throw Object.assign(new Error('expected revision did not match'), { code: MISMATCH });
     let last = rows[0]!;
@@ -127,16 +148,6 @@ export class PostgresWrites {
       // Alone, an append that fails retries careful (its caller's loop); grouped, a statement failing as a
       // whole runs again in es_append_batch, one subtransaction per append, so only the one at fault fails.
       if (group.length === 1) return group[0]!.resolve(await this.one(group[0]!.item));
-      // An append whose events are not JSON (a bigint) fails alone, before anything is sent for the others.
-      group = group.filter((g) => {
-        try {
-          return g.item.payload.length > 0;
-        } catch (e) {
-          g.reject(e);
-          return false;
-        }
-      });
-      if (group.length === 0) return;
       const items = group.map((g) => g.item);
       const outcomes = await this.appendMany(items).catch(() => this.appendSeparately(items));
       for (const [i, g] of group.entries()) {
