@@ -65,25 +65,29 @@ export class PgliteWire {
   private async run<R>(text: string, params: readonly unknown[]): Promise<Results<R>> {
     let statement = this.prepared.get(text);
     if (statement === undefined) statement = await this.prepare(text);
-    const messages = await this.exchange([
-      protocol.serialize.bind({ statement: statement.name, values: this.serialize(params, statement.paramTypes) }),
-      protocol.serialize.describe({ type: 'P' }),
-      protocol.serialize.execute({}),
-      protocol.serialize.sync(),
-    ]);
-    return parse.parseResults(messages, this.pglite.parsers)[0] as Results<R>;
+    return this.execute<R>([protocol.serialize.bind({ statement: statement.name, values: this.serialize(params, statement.paramTypes) })]);
   }
 
   private async prepare(text: string): Promise<Prepared> {
     const name = `${this.prefix}${this.nextName++}`;
-    const messages = await this.exchange([
-      protocol.serialize.parse({ name, text }),
-      protocol.serialize.describe({ type: 'S', name }),
-      protocol.serialize.sync(),
-    ]);
-    const statement = { name, paramTypes: parse.parseDescribeStatementResults(messages) };
+    const statement = { name, paramTypes: await this.describe(text, name) };
     this.prepared.set(text, statement);
     return statement;
+  }
+
+  /** Parses `text` (under `name`, or unnamed) and answers its parameter types. */
+  private async describe(text: string, name?: string): Promise<number[]> {
+    return parse.parseDescribeStatementResults(await this.exchange([
+      protocol.serialize.parse({ ...(name === undefined ? {} : { name }), text }),
+      protocol.serialize.describe({ type: 'S', ...(name === undefined ? {} : { name }) }),
+      protocol.serialize.sync(),
+    ]));
+  }
+
+  /** `bound` (a bind, after a parse for an unnamed statement), then describe, execute and sync: its result. */
+  private async execute<R>(bound: Uint8Array[]): Promise<Results<R>> {
+    const messages = await this.exchange([...bound, protocol.serialize.describe({ type: 'P' }), protocol.serialize.execute({}), protocol.serialize.sync()]);
+    return parse.parseResults(messages, this.pglite.parsers)[0] as Results<R>;
   }
 
   private forget(text: string): void {
@@ -97,22 +101,8 @@ export class PgliteWire {
   private async schemaChange<R>(text: string, params: readonly unknown[]): Promise<Results<R>> {
     this.prepared.clear();
     if (this.pglite.isInTransaction()) this.changedInTransaction = true;
-    let paramTypes: number[] = [];
-    if (params.length > 0) {
-      paramTypes = parse.parseDescribeStatementResults(await this.exchange([
-        protocol.serialize.parse({ text }),
-        protocol.serialize.describe({ type: 'S' }),
-        protocol.serialize.sync(),
-      ]));
-    }
-    const messages = await this.exchange([
-      protocol.serialize.parse({ text }),
-      protocol.serialize.bind({ values: this.serialize(params, paramTypes) }),
-      protocol.serialize.describe({ type: 'P' }),
-      protocol.serialize.execute({}),
-      protocol.serialize.sync(),
-    ]);
-    return parse.parseResults(messages, this.pglite.parsers)[0] as Results<R>;
+    const paramTypes = params.length > 0 ? await this.describe(text) : [];
+    return this.execute<R>([protocol.serialize.parse({ text }), protocol.serialize.bind({ values: this.serialize(params, paramTypes) })]);
   }
 
   /** As PGlite's query(): null stays null, a known type has its serializer, anything else its text. */
