@@ -36,8 +36,10 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-/** Short enough to read out in a support ticket; collisions only cost a support engineer a second look. */
-/** 12 random hex digits (the UUID's last group): randomUUID draws from a pooled buffer, randomBytes(6) made a syscall per connection. */
+/**
+ * Short enough to read out in a support ticket; collisions only cost a support engineer a second look. 12 random hex
+ * digits (a UUID's last group): randomUUID draws from a pooled buffer, where randomBytes(6) made a syscall per connection.
+ */
 export const defaultRequestId = (): string => randomUUID().slice(24);
 
 function listen(server: net.Server, port: number, host: string): Promise<number> {
