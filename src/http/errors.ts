@@ -54,13 +54,18 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   if (apiError.status >= 500 && apiError.code === 'INTERNAL') req.log?.error({ err: error }, 'request failed');
   else if (apiError.status >= 500) req.log?.warn({ code: apiError.code }, 'request refused: unavailable');
   if (apiError.status === 429 && typeof apiError.details.retryAfterSeconds === 'number') res.setHeader('Retry-After', String(apiError.details.retryAfterSeconds));
-  res.status(apiError.status).json({
-    error: { code: apiError.code, message: apiError.message, details: apiError.details },
-    requestId: req.id,
-    // NestJS-style top-level fields: clients written against the original API (the official MCP server) show `message`
-    statusCode: apiError.status, message: apiError.message,
-  });
+  res.status(apiError.status).json(errorBody(apiError, req.id));
 };
+
+/** The body of every JSON API error, also of Node's own answers (answerClientError). */
+function errorBody({ status, code, message, details }: ApiError, requestId: string): object {
+  return {
+    error: { code, message, details },
+    requestId,
+    // NestJS-style top-level fields: clients written against the original API (the official MCP server) show `message`
+    statusCode: status, message,
+  };
+}
 
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new ApiError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`));
@@ -81,6 +86,6 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
       ? [408, 'REQUEST_TIMEOUT', 'the request did not arrive in time']
       : [400, 'BAD_REQUEST', 'the request is not valid HTTP'];
   const requestId = randomUUID();
-  const body = JSON.stringify({ error: { code, message, details: {} }, requestId });
+  const body = JSON.stringify(errorBody(new ApiError(status, code, message), requestId));
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -17,6 +17,7 @@ const expectShape = (res: { status: number; body: any; headers: Headers }, statu
   expect(res.body.error.message).to.be.a('string').and.not.empty;
   expect(res.body.error.details).to.be.an('object');
   expect(res.body.requestId).to.be.a('string');
+  expect(res.body).to.include({ statusCode: status, message: res.body.error.message }); // NestJS-style, as the README promises
 };
 
 /** Raw bytes to the API, for what fetch will not send (oversized headers, broken request lines). */
@@ -86,6 +87,7 @@ describe('bad input gets a 4xx in the one error shape', () => {
     expect(big.status).to.equal(431);
     expect(big.headers).to.match(/content-type: application\/json/i);
     expect(JSON.parse(big.body).error.code).to.equal('HEADERS_TOO_LARGE');
+    expect(JSON.parse(big.body)).to.include({ statusCode: 431, message: JSON.parse(big.body).error.message });
     const many = await raw(service.url, `GET /health HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 4000 }, (_, i) => `X-H${i}: vvvvvv`).join('\r\n')}\r\n\r\n`);
     expect(many.status).to.equal(431);
     expect(JSON.parse(many.body)).to.have.nested.property('error.code', 'HEADERS_TOO_LARGE');
@@ -94,6 +96,7 @@ describe('bad input gets a 4xx in the one error shape', () => {
     const parsed = JSON.parse(junk.body);
     expect(parsed.error).to.include({ code: 'BAD_REQUEST' });
     expect(parsed.requestId).to.be.a('string');
+    expect(parsed).to.include({ statusCode: 400, message: parsed.error.message });
   });
 
   it('rate-limits failed admin authentication per client address: a burst of wrong keys turns into 429', async () => {

@@ -74,7 +74,8 @@ for (const kind of (await databaseKinds()).slice(0, 1)) {
       if (res.status < 400) return;
       let body: any;
       try { body = JSON.parse(text); } catch { failures.push(`${where} → ${res.status} not JSON: ${text.slice(0, 80)}`); return; }
-      const shaped = body?.error && typeof body.error.code === 'string' && typeof body.error.message === 'string' && typeof body.error.details === 'object' && typeof body.requestId === 'string';
+      const shaped = body?.error && typeof body.error.code === 'string' && typeof body.error.message === 'string' && typeof body.error.details === 'object' && typeof body.requestId === 'string'
+        && body.statusCode === res.status && body.message === body.error.message; // the NestJS-style fields the README promises
       if (!shaped) failures.push(`${where} → ${res.status} not the error shape: ${text.slice(0, 80)}`);
       // 501 NOT_SUPPORTED is the deliberate answer of routes that are not part of this product (#9: the MCP server's CoinGate and ticket tools)
       const deliberate = (res.status >= 502 && DEFERRED_5XX.has(body?.error?.code)) || (res.status === 501 && body?.error?.code === 'NOT_SUPPORTED');
