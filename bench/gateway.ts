@@ -3,7 +3,8 @@
  * download direct, through squid (HTTP CONNECT), the gateway's CONNECT, dante (SOCKS5) and the
  * gateway's SOCKS5, in interleaved passes (BENCH_PASSES after a warm-up pass, every other one in reverse order;
  * the ratios are the median of each pass's ratio, which pairs runs seconds apart on a machine that drifts); then
- * new-tunnel setup latency through each. The gateway runs its real listeners, tunnels, metering and
+ * new-tunnel setup latency through each (BENCH_SETUPS per path, interleaved). 21 passes and 1,000 setups by default: with 7
+ * and 300, one run's ratio and p99 (then the 3rd-slowest setup) moved from run to run by more than the targets' margins. The gateway runs its real listeners, tunnels, metering and
  * in-flight byte budget (#8), with the in-memory test brain; squid and dante are started here on
  * free ports (skipped with a note when the Debian packages are absent). Client, gateway and origin
  * run in separate processes. BENCH_CPU_PROF=dir writes a --cpu-prof of the gateway process there.
@@ -18,8 +19,8 @@ import { PASSWORD, USER } from '../test/gateway/listeners/helpers.ts';
 import { startDante, startSquid, type Anchor } from './anchors.ts';
 
 const SIZE = Number(process.env.BENCH_BYTES ?? 100_000_000);
-const PASSES = Number(process.env.BENCH_PASSES ?? 7);
-const SETUPS = Number(process.env.BENCH_SETUPS ?? 300);
+const PASSES = Number(process.env.BENCH_PASSES ?? 21);
+const SETUPS = Number(process.env.BENCH_SETUPS ?? 1000);
 
 const children: ChildProcess[] = [];
 
